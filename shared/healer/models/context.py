@@ -1,0 +1,85 @@
+"""What gather emits: the picture an engineer would read before fixing the failure."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from healer.models.base import Payload
+from healer.models.verdict import FailureClassified
+
+
+class PullRequestInfo(Payload):
+    number: int
+    title: str = ""
+    html_url: str = ""
+    head_ref: str = ""
+    head_sha: str = ""
+    base_ref: str = ""
+    mergeable_state: str = ""
+    draft: bool = False
+    author: str = ""
+
+
+class ChangedFile(Payload):
+    filename: str
+    status: str = "modified"
+    additions: int = 0
+    deletions: int = 0
+    previous_filename: str = ""
+
+
+class CommitInfo(Payload):
+    sha: str
+    message: str = ""
+    author: str = ""
+
+
+class HistoryEntry(Payload):
+    """A past remediation of the same fingerprint."""
+
+    task_id: str
+    agent: str = ""
+    outcome: str = ""
+    attempts: int = 0
+    finished_at: str = ""
+    summary: str = ""
+    source: Literal["state", "memory"] = "state"
+
+
+class AttemptSummary(Payload):
+    """What an earlier attempt of this task did, for the retry prompt."""
+
+    attempt: int
+    agent: str
+    outcome: str = ""
+    summary: str = ""
+    coderun_name: str = ""
+    commits: list[str] = Field(default_factory=list)
+    error: str = ""
+
+
+class Extra(Payload):
+    """One optional source (Argo CD, Loki, advisory): present, missing, or failed softly."""
+
+    status: Literal["ok", "missing", "error", "disabled"]
+    detail: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class ContextGathered(Payload):
+    """``dev.healer.context.gathered``."""
+
+    classified: FailureClassified
+    attempt: int = 1
+    task_id: str
+    pull_request: PullRequestInfo | None = None
+    changed_files: list[ChangedFile] = Field(default_factory=list)
+    changed_files_total: int = 0
+    changed_files_key: str = ""
+    recent_commits: list[CommitInfo] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
+    extras: dict[str, Extra] = Field(default_factory=dict)
+    previous_attempts: list[AttemptSummary] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)

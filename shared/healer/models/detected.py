@@ -1,0 +1,68 @@
+"""What ingest emits: a failed CI run or job, or a security alert."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from healer.models.base import Payload
+from healer.vocabulary import AlertKind
+
+
+class FailureDetected(Payload):
+    """``dev.healer.failure.detected``: a workflow run (or one of its jobs) failed."""
+
+    repository: str = Field(description="owner/name")
+    event: Literal["workflow_job", "workflow_run", "check_run", "check_suite"]
+    run_id: int
+    run_attempt: int = 1
+    job_id: int | None = None
+    job_name: str = ""
+    workflow_name: str = ""
+    conclusion: str = "failure"
+    head_sha: str
+    head_branch: str = ""
+    html_url: str = ""
+    pull_requests: list[int] = Field(default_factory=list)
+    sender: str = ""
+    installation_id: int | None = None
+    delivery_id: str = ""
+    archive_key: str = ""
+    default_branch: str = ""
+
+
+class AlertDetected(Payload):
+    """``dev.healer.alert.detected``: a Dependabot, code-scanning or secret-scanning alert.
+
+    Never carries a secret's value: only its type and where it was found.
+    """
+
+    repository: str
+    kind: AlertKind
+    alert_number: int
+    action: str = "created"
+    severity: str = ""
+    summary: str = ""
+    html_url: str = ""
+    ref: str = ""
+    # Dependabot
+    ecosystem: str = ""
+    package: str = ""
+    manifest_path: str = ""
+    vulnerable_range: str = ""
+    patched_version: str = ""
+    ghsa_id: str = ""
+    cve_id: str = ""
+    # Code scanning
+    rule_id: str = ""
+    tool: str = ""
+    location_path: str = ""
+    location_line: int | None = None
+    # Secret scanning
+    secret_type: str = ""
+    secret_type_display_name: str = ""
+    sender: str = ""
+    installation_id: int | None = None
+    delivery_id: str = ""
+    archive_key: str = ""

@@ -1,0 +1,126 @@
+"""Typed settings, read once per instance from ``healer-config.json`` and ``HEALER_*`` variables.
+
+The seed's config keys (``cli``, ``model``, ``max_attempts``, ``time_window_mins``,
+``memory_url``, ``memory_enabled``) keep their meaning. Environment variables win over the file.
+Logic never reads ``os.environ``: adapters build a ``Settings`` and pass values in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from healer.errors import InvalidInput
+
+CONFIG_ENV = "HEALER_CONFIG"
+DEFAULT_CONFIG_FILE = "healer-config.json"
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Defaults are the embedded, laptop-friendly setup."""
+
+    # The seed's keys.
+    cli: str = "claude"
+    model: str = "claude-sonnet-4-5"
+    max_attempts: int = 3
+    time_window_mins: int = 10
+    memory_url: str = ""
+    memory_enabled: bool = False
+
+    # Ingest.
+    webhook_secret: str = field(default="", repr=False)
+    max_body_bytes: int = 1024 * 1024
+    repo_allow: tuple[str, ...] = ()
+    branch_include: tuple[str, ...] = ()
+    branch_exclude: tuple[str, ...] = ()
+    allow_fork_prs: bool = False
+    ignore_bots: bool = True
+
+    # Stores.
+    state_backend: str = "memory"  # memory | redis | configmap
+    redis_url: str = "redis://localhost:6379/0"
+    blob_backend: str = "file"  # file | s3
+    blob_dir: str = ".healer/blobs"
+    s3_bucket: str = "healer"
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+    s3_prefix: str = ""
+
+    # GitHub.
+    github_api_url: str = "https://api.github.com"
+    github_token: str = field(default="", repr=False)
+    github_app_id: str = ""
+    github_installation_id: str = ""
+    github_private_key: str = field(default="", repr=False)
+    github_private_key_path: str = ""
+    github_timeout: float = 10.0
+    github_recorded_dir: str = ""  # serve recorded responses from here instead of the network
+
+    # Gather extras.
+    argocd_url: str = ""
+    argocd_token: str = field(default="", repr=False)
+    loki_url: str = ""
+    extras_timeout: float = 5.0
+
+    # Kubernetes.
+    namespace: str = "cto"
+    coderun_outbox: str = ".healer/outbox"
+
+    @classmethod
+    def load(
+        cls, environ: Mapping[str, str] | None = None, config_path: str | os.PathLike[str] | None = None
+    ) -> Settings:
+        """Defaults, then the JSON file (if any), then ``HEALER_<FIELD>`` variables."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        path = Path(config_path or env.get(CONFIG_ENV) or DEFAULT_CONFIG_FILE)
+        if path.is_file():
+            try:
+                loaded = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise InvalidInput(f"config file {path} is not valid JSON: {exc}") from exc
+            if not isinstance(loaded, dict):
+                raise InvalidInput(f"config file {path} must hold a JSON object")
+            values.update(loaded)
+        for f in fields(cls):
+            raw = env.get(f"HEALER_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = raw
+        return cls(**{f.name: _coerce(f.name, f.type, values[f.name]) for f in fields(cls) if f.name in values})
+
+    def private_key(self) -> str:
+        """The GitHub App key, inline or from its file."""
+        if self.github_private_key:
+            return self.github_private_key
+        if self.github_private_key_path:
+            return Path(self.github_private_key_path).read_text(encoding="utf-8")
+        return ""
+
+
+def _coerce(name: str, kind: object, value: Any) -> Any:
+    kind = str(kind)
+    try:
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            return str(value).strip().lower() in {"1", "true", "yes", "on"}
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind.startswith("tuple"):
+            if isinstance(value, str):
+                return _split(value)
+            return tuple(str(v) for v in value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"setting {name}={value!r} is not a valid {kind}") from exc
+    return str(value)

@@ -1,0 +1,1 @@
+"""Blob and state stores: one interface each, a backend per module, chosen by settings."""

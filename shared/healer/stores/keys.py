@@ -1,0 +1,37 @@
+"""Where things live in the blob store: laid out by repo, run and attempt so a person can browse."""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _part(value: object) -> str:
+    text = _UNSAFE.sub("-", str(value)).strip("-.")
+    return text or "_"
+
+
+def repo_prefix(repository: str) -> str:
+    owner, _, name = repository.partition("/")
+    return f"repos/{_part(owner)}/{_part(name or '_')}"
+
+
+def run_prefix(repository: str, run_id: int | str, attempt: int | str) -> str:
+    return f"{repo_prefix(repository)}/runs/{_part(run_id)}/attempt-{_part(attempt)}"
+
+
+def job_log_key(repository: str, run_id: int | str, attempt: int | str, job_id: int | str) -> str:
+    return f"{run_prefix(repository, run_id, attempt)}/jobs/{_part(job_id)}.log"
+
+
+def changed_files_key(repository: str, run_id: int | str, attempt: int | str) -> str:
+    return f"{run_prefix(repository, run_id, attempt)}/changed-files.json"
+
+
+def delivery_key(delivery_id: str) -> str:
+    return f"deliveries/{_part(delivery_id)}.json"
+
+
+def dead_letter_key(event_id: str) -> str:
+    return f"dead-letters/{_part(event_id)}.json"
