@@ -67,5 +67,7 @@ def event_data(event: CloudEvent) -> dict[str, Any]:
     if not isinstance(data, dict):
         from healer.errors import InvalidInput
 
-        raise InvalidInput(f"event {event['id']} data must be a JSON object, got {type(data).__name__}")
+        raise InvalidInput(
+            f"event {event['id']} data must be a JSON object, got {type(data).__name__}"
+        )
     return data

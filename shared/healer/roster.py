@@ -52,5 +52,9 @@ class Roster:
 @cache
 def load_roster(path: str | None = None) -> Roster:
     """The roster from ``path`` or the packaged default."""
-    text = Path(path).read_text("utf-8") if path else resources.files("healer").joinpath("data/roster.json").read_text("utf-8")
+    text = (
+        Path(path).read_text("utf-8")
+        if path
+        else resources.files("healer").joinpath("data/roster.json").read_text("utf-8")
+    )
     return Roster.from_json(text)

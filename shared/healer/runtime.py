@@ -67,7 +67,7 @@ class Inbound:
 
 def is_cloudevent(headers: Mapping[str, str]) -> bool:
     content_type = headers.get("content-type", "")
-    return "ce-specversion" in headers or content_type.startswith(STRUCTURED)
+    return "ce-specversion" in headers or content_type.startswith((STRUCTURED, BATCH))
 
 
 def parse_cloudevent(headers: Mapping[str, str], body: bytes) -> CloudEvent:
@@ -88,7 +88,9 @@ def parse_cloudevent(headers: Mapping[str, str], body: bytes) -> CloudEvent:
     return event
 
 
-def problem(status: int, title: str, detail: str, headers: Mapping[str, str] | None = None) -> flask.Response:
+def problem(
+    status: int, title: str, detail: str, headers: Mapping[str, str] | None = None
+) -> flask.Response:
     import flask
 
     body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
@@ -111,7 +113,7 @@ def _read_body(request: flask.Request, limit: int) -> bytes:
 def render(reply: Reply) -> flask.Response:
     """Turn a handler's reply into the HTTP answer the broker expects."""
     import flask
-    from cloudevents.http import to_binary
+    from cloudevents.conversion import to_binary
 
     if reply is None:
         return flask.Response(status=202)
@@ -120,7 +122,9 @@ def render(reply: Reply) -> flask.Response:
         response.headers[REASON_HEADER] = reply.reason.encode("ascii", "replace").decode()[:500]
         return response
     if isinstance(reply, JSONReply):
-        response = flask.Response(json.dumps(reply.body), status=reply.status, mimetype="application/json")
+        response = flask.Response(
+            json.dumps(reply.body), status=reply.status, mimetype="application/json"
+        )
         for name, value in reply.headers.items():
             response.headers[name] = value
         return response
@@ -163,7 +167,7 @@ def http_function(
             event = parse_cloudevent(headers, body) if is_cloudevent(headers) else None
             inbound = Inbound(request.method, request.path, headers, body, event)
             reply = handler(inbound)
-        except Exception as exc:  # noqa: BLE001 - every error becomes an HTTP answer
+        except Exception as exc:
             return error_response(exc, name)
         _log_reply(name, inbound, reply)
         return render(reply)
@@ -192,7 +196,11 @@ def cloudevent_function(
 
 def _log_reply(name: str, inbound: Inbound, reply: Reply) -> None:
     event = inbound.event
-    ident = f"{event['type']} {event['id']}" if event is not None else f"{inbound.method} {inbound.path}"
+    ident = (
+        f"{event['type']} {event['id']}"
+        if event is not None
+        else f"{inbound.method} {inbound.path}"
+    )
     if isinstance(reply, CloudEvent):
         log.info("%s: %s -> %s %s", name, ident, reply["type"], reply["id"])
     elif isinstance(reply, Skip):

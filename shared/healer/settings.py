@@ -77,7 +77,9 @@ class Settings:
 
     @classmethod
     def load(
-        cls, environ: Mapping[str, str] | None = None, config_path: str | os.PathLike[str] | None = None
+        cls,
+        environ: Mapping[str, str] | None = None,
+        config_path: str | os.PathLike[str] | None = None,
     ) -> Settings:
         """Defaults, then the JSON file (if any), then ``HEALER_<FIELD>`` variables."""
         env = os.environ if environ is None else environ
@@ -95,7 +97,13 @@ class Settings:
             raw = env.get(f"HEALER_{f.name.upper()}")
             if raw is not None:
                 values[f.name] = raw
-        return cls(**{f.name: _coerce(f.name, f.type, values[f.name]) for f in fields(cls) if f.name in values})
+        return cls(
+            **{
+                f.name: _coerce(f.name, f.type, values[f.name])
+                for f in fields(cls)
+                if f.name in values
+            }
+        )
 
     def private_key(self) -> str:
         """The GitHub App key, inline or from its file."""

@@ -14,8 +14,10 @@ class BlobStore(ABC):
     and ``BlobNotFound`` for a missing key."""
 
     @abstractmethod
-    def put_stream(self, key: str, chunks: Iterable[bytes], *, content_type: str = "application/octet-stream") -> int:
-        """Store the concatenated chunks under ``key`` without holding them whole; return the size."""
+    def put_stream(
+        self, key: str, chunks: Iterable[bytes], *, content_type: str = "application/octet-stream"
+    ) -> int:
+        """Store the chunks under ``key`` without holding them whole; return the size."""
 
     @abstractmethod
     def open(self, key: str, *, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
@@ -38,7 +40,9 @@ class BlobStore(ABC):
     def get(self, key: str) -> bytes:
         return b"".join(self.open(key))
 
-    def put_if_absent(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> bool:
+    def put_if_absent(
+        self, key: str, data: bytes, *, content_type: str = "application/octet-stream"
+    ) -> bool:
         """Store once; a redelivery does not rewrite what was archived. True if written."""
         if self.exists(key):
             return False

@@ -19,11 +19,19 @@ class FileBlobStore(BlobStore):
         self.root = Path(root)
 
     def _path(self, key: str) -> Path:
-        if not key or key.startswith("/") or any(part in ("", ".", "..") for part in key.split("/")):
-            raise InvalidInput(f"blob key {key!r} must be a relative path without '.' or '..' parts")
+        if (
+            not key
+            or key.startswith("/")
+            or any(part in ("", ".", "..") for part in key.split("/"))
+        ):
+            raise InvalidInput(
+                f"blob key {key!r} must be a relative path without '.' or '..' parts"
+            )
         return self.root / key
 
-    def put_stream(self, key: str, chunks: Iterable[bytes], *, content_type: str = "application/octet-stream") -> int:
+    def put_stream(
+        self, key: str, chunks: Iterable[bytes], *, content_type: str = "application/octet-stream"
+    ) -> int:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

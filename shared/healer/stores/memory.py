@@ -46,7 +46,9 @@ class MemoryStateStore(StateStore):
         with self._lock:
             self._values[key] = (value, self._expiry(ttl_seconds))
 
-    def compare_and_set(self, key: str, expected: str | None, value: str, ttl_seconds: int | None = None) -> bool:
+    def compare_and_set(
+        self, key: str, expected: str | None, value: str, ttl_seconds: int | None = None
+    ) -> bool:
         with self._lock:
             if self._live(key) != expected:
                 return False
@@ -78,5 +80,7 @@ class MemoryStateStore(StateStore):
 
     def keys(self, prefix: str) -> list[str]:
         with self._lock:
-            live = [k for k in list(self._values) if k.startswith(prefix) and self._live(k) is not None]
+            live = [
+                k for k in list(self._values) if k.startswith(prefix) and self._live(k) is not None
+            ]
             return sorted({*live, *(k for k in self._lists if k.startswith(prefix))})

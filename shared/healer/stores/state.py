@@ -18,7 +18,7 @@ class StateStore(ABC):
 
     @abstractmethod
     def claim(self, key: str, value: str, ttl_seconds: int) -> bool:
-        """Set ``key`` only if absent (atomically), expiring after ``ttl_seconds``. True if claimed."""
+        """Set ``key`` only if absent (atomically), expiring after ``ttl_seconds``."""
 
     @abstractmethod
     def get(self, key: str) -> str | None: ...
@@ -27,7 +27,9 @@ class StateStore(ABC):
     def set(self, key: str, value: str, ttl_seconds: int | None = None) -> None: ...
 
     @abstractmethod
-    def compare_and_set(self, key: str, expected: str | None, value: str, ttl_seconds: int | None = None) -> bool:
+    def compare_and_set(
+        self, key: str, expected: str | None, value: str, ttl_seconds: int | None = None
+    ) -> bool:
         """Write ``value`` only if the current value equals ``expected`` (None: absent)."""
 
     @abstractmethod

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from healer.errors import InvalidInput
+from healer.settings import Settings
+
+
+def test_defaults_are_the_embedded_setup(tmp_path: Path) -> None:
+    settings = Settings.load({}, config_path=tmp_path / "absent.json")
+    assert settings.state_backend == "memory"
+    assert settings.blob_backend == "file"
+    assert settings.max_attempts == 3
+
+
+def test_seed_config_keys_keep_their_meaning(tmp_path: Path) -> None:
+    config = tmp_path / "healer-config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "cli": "codex",
+                "model": "gpt-5",
+                "max_attempts": 5,
+                "time_window_mins": 30,
+                "memory_url": "http://memory:8080",
+                "memory_enabled": True,
+            }
+        )
+    )
+    settings = Settings.load({}, config_path=config)
+    assert (settings.cli, settings.model, settings.max_attempts) == ("codex", "gpt-5", 5)
+    assert settings.time_window_mins == 30
+    assert settings.memory_enabled is True
+    assert settings.memory_url == "http://memory:8080"
+
+
+def test_environment_wins_over_the_file_and_is_coerced(tmp_path: Path) -> None:
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"max_attempts": 5}))
+    env = {
+        "HEALER_MAX_ATTEMPTS": "2",
+        "HEALER_ALLOW_FORK_PRS": "true",
+        "HEALER_REPO_ALLOW": "acme/*, other/repo",
+        "HEALER_GITHUB_TIMEOUT": "2.5",
+    }
+    settings = Settings.load(env, config_path=config)
+    assert settings.max_attempts == 2
+    assert settings.allow_fork_prs is True
+    assert settings.repo_allow == ("acme/*", "other/repo")
+    assert settings.github_timeout == 2.5
+
+
+def test_config_path_from_environment(tmp_path: Path) -> None:
+    config = tmp_path / "elsewhere.json"
+    config.write_text(json.dumps({"model": "m1"}))
+    assert Settings.load({"HEALER_CONFIG": str(config)}).model == "m1"
+
+
+def test_bad_values_say_which_setting(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="max_attempts"):
+        Settings.load({"HEALER_MAX_ATTEMPTS": "three"}, config_path=tmp_path / "none.json")
+
+
+def test_config_file_must_be_an_object(tmp_path: Path) -> None:
+    config = tmp_path / "c.json"
+    config.write_text("[1, 2]")
+    with pytest.raises(InvalidInput, match="JSON object"):
+        Settings.load({}, config_path=config)
+
+
+def test_secrets_are_not_in_repr(tmp_path: Path) -> None:
+    settings = Settings.load(
+        {"HEALER_WEBHOOK_SECRET": "s3cr3t-value", "HEALER_GITHUB_TOKEN": "ghp_abcdef"},
+        config_path=tmp_path / "none.json",
+    )
+    assert "s3cr3t-value" not in repr(settings)
+    assert "ghp_abcdef" not in repr(settings)
