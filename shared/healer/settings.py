@@ -44,6 +44,7 @@ class Settings:
     branch_exclude: tuple[str, ...] = ()
     allow_fork_prs: bool = False
     ignore_bots: bool = True
+    broker_url: str = ""  # where HTTP-only callers' events are forwarded (seed API paths)
 
     # Stores.
     state_backend: str = "memory"  # memory | redis | configmap

@@ -11,7 +11,13 @@ from healer.vocabulary import AlertKind
 
 
 class FailureDetected(Payload):
-    """``dev.healer.failure.detected``: a workflow run (or one of its jobs) failed."""
+    """``dev.healer.failure.detected``: a workflow run (or one of its jobs) failed.
+
+    ``job_id`` is set for ``workflow_job`` and ``check_run`` (parsed from the check run's
+    ``/actions/runs/<run>/job/<job>`` URL); for ``workflow_run`` classify lists the run's failed
+    jobs. A ``check_suite`` payload names no workflow run: then ``run_id`` is 0,
+    ``check_suite_id`` is set and classify resolves the run with ``list_runs(head_sha=...)``.
+    """
 
     repository: str = Field(description="owner/name")
     event: Literal["workflow_job", "workflow_run", "check_run", "check_suite"]
@@ -30,6 +36,7 @@ class FailureDetected(Payload):
     delivery_id: str = ""
     archive_key: str = ""
     default_branch: str = ""
+    check_suite_id: int | None = None
 
 
 class AlertDetected(Payload):
