@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         ratios = {k: r[k] / base[k] for k in r}
         print(
-            f"{target} / hello: import {ratios['import_ms']:.2f}x, ready {ratios['ready_ms']:.2f}x, "
+            f"{target} / hello: import {ratios['import_ms']:.2f}x, "
+            f"ready {ratios['ready_ms']:.2f}x, "
             f"first request {ratios['first_ms']:.2f}x (target <= 1.5x)"
         )
     return 0
