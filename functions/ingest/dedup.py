@@ -1,0 +1,81 @@
+"""Record each delivery once: a dedup claim in the state store and the raw delivery archived.
+
+A redelivery (GitHub's "Redeliver", a broker retry after a lost reply) finds the claim taken
+and is not archived again, but ingest still answers with the same event (same id): the first
+reply may never have reached the broker, and downstream stages dedupe on the id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from functions.ingest.envelope import Delivery
+from functions.ingest.parse import Finding
+from healer.stores.blob import BlobStore
+from healer.stores.keys import delivery_key
+from healer.stores.state import StateStore
+
+log = logging.getLogger("healer.ingest")
+
+CLAIM_TTL_SECONDS = 7 * 24 * 3600  # GitHub keeps deliveries redeliverable for 3 days
+ARCHIVED_HEADER_PREFIXES = ("x-github-", "user-agent")
+_CANONICAL = {"github": "GitHub", "id": "ID"}
+
+
+def delivery_ident(delivery: Delivery, finding: Finding) -> str:
+    """The delivery id, or the upstream identity when a sender dropped ``X-GitHub-Delivery``."""
+    return delivery.delivery_id or ":".join(str(part) for part in finding.identity)
+
+
+def claim_key(ident: str) -> str:
+    return f"dedup:delivery:{ident}"
+
+
+def canonical(name: str) -> str:
+    """``x-github-event`` → ``X-GitHub-Event``: the spelling GitHub's docs use."""
+    return "-".join(_CANONICAL.get(part, part.capitalize()) for part in name.split("-"))
+
+
+def redacted(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload without a secret-scanning alert's secret value (shallow copies only)."""
+    alert = payload.get("alert")
+    if isinstance(alert, dict) and "secret" in alert:
+        return {**payload, "alert": {k: v for k, v in alert.items() if k != "secret"}}
+    return payload
+
+
+def archive_document(delivery: Delivery, event_name: str) -> bytes:
+    """The delivery file format: GitHub's headers (signatures dropped: the body is re-encoded,
+    and possibly redacted, so replay signs it afresh) and the payload object."""
+    headers = {
+        canonical(name): value
+        for name, value in sorted(delivery.headers.items())
+        if name.startswith(ARCHIVED_HEADER_PREFIXES)
+    }
+    headers["X-GitHub-Event"] = event_name
+    headers["Content-Type"] = "application/json"
+    document = {"headers": headers, "body": redacted(delivery.payload)}
+    return json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def record_once(
+    state: StateStore, blobs: BlobStore, ident: str, event_id: str, document: bytes
+) -> bool:
+    """Claim the delivery and archive it; False when it was already recorded.
+
+    If archiving fails the claim is released, so the broker's retry archives it then.
+    """
+    key = claim_key(ident)
+    if not state.claim(key, event_id, CLAIM_TTL_SECONDS):
+        return False
+    try:
+        blobs.put_if_absent(delivery_key(ident), document, content_type="application/json")
+    except Exception:
+        try:
+            state.delete(key)
+        except Exception:  # the store is failing too; the claim expires on its own
+            log.warning("could not release claim %s after a failed archive", key)
+        raise
+    return True
