@@ -1,0 +1,126 @@
+"""The gather stage: a classified failure (or a retry) in, ``context.gathered`` out.
+
+First attempts check whether the failure is already superseded (see ``staleness``); retries
+do not, because the previous attempt's own commits moved the branch on purpose. The event id
+is keyed on (task id, attempt): one context per attempt of a remediation, whatever job or
+redelivery brought it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cloudevents.http import CloudEvent
+
+from functions.classify.alerts import alert_ref
+from functions.classify.logs import DefaultEngine, Engine
+from functions.gather.context import ContextBuilder
+from functions.gather.retry import previous_attempts, refresh_verdicts
+from functions.gather.staleness import record_stale, stale_reason
+from healer.errors import InvalidInput
+from healer.events import build_event, event_data, task_id
+from healer.models import ContextGathered, FailureClassified, RemediationRetry
+from healer.runtime import Skip
+from healer.vocabulary import EventType, Stage
+
+if TYPE_CHECKING:
+    import httpx
+
+    from healer.services import Services
+
+ACCEPTED = (EventType.FAILURE_CLASSIFIED, EventType.REMEDIATION_RETRY)
+
+
+def run_ref(classified: FailureClassified) -> tuple[str, int | str]:
+    """(repository, run id or alert reference) naming the remediation task."""
+    if classified.failure is not None:
+        return classified.failure.repository, classified.failure.run_id
+    if classified.alert is not None:
+        return classified.alert.repository, alert_ref(classified.alert)
+    raise InvalidInput("failure.classified carries neither a failure nor an alert")
+
+
+def task_of(classified: FailureClassified) -> str:
+    return task_id(*run_ref(classified))
+
+
+@dataclass
+class Gatherer:
+    services: Services
+    engine: Engine = field(default_factory=DefaultEngine)
+    transport: httpx.BaseTransport | None = None
+
+    def __post_init__(self) -> None:
+        self.builder = ContextBuilder(self.services, transport=self.transport)
+
+    def __call__(self, event: CloudEvent) -> CloudEvent | Skip:
+        kind = event["type"]
+        data = event_data(event)
+        if kind == EventType.FAILURE_CLASSIFIED:
+            return self.on_classified(_parse(FailureClassified, data, kind))
+        if kind == EventType.REMEDIATION_RETRY:
+            return self.on_retry(_parse(RemediationRetry, data, kind))
+        accepted = ", ".join(t.value for t in ACCEPTED)
+        raise InvalidInput(f"event type {kind!r} is not handled here; gather accepts {accepted}")
+
+    def on_classified(self, classified: FailureClassified) -> CloudEvent | Skip:
+        task = task_of(classified)
+        if classified.failure is not None:
+            reason = stale_reason(self.services.github, classified.failure)
+            if reason is not None:
+                record_stale(self.services.state, task, reason)
+                return Skip(f"stale: {reason}")
+        found = self.builder.essentials(classified)
+        context = self.builder.build(
+            classified, task_id=task, attempt=classified.attempt, found=found
+        )
+        return emit(context)
+
+    def on_retry(self, retry: RemediationRetry) -> CloudEvent:
+        task = retry.context.task_id or task_of(retry.context.classified)
+        found = self.builder.essentials(retry.context.classified)
+        classified, notes = refresh_verdicts(
+            self.services.github,
+            self.services.blobs,
+            self.engine,
+            retry.context.classified,
+            attempt=retry.attempt,
+            changed_paths=[f.filename for f in found.files],
+        )
+        previous = previous_attempts(self.services.state, task, retry)
+        context = self.builder.build(
+            classified,
+            task_id=task,
+            attempt=retry.attempt,
+            found=found,
+            previous=previous,
+            notes=notes,
+        )
+        return emit(context)
+
+
+def emit(context: ContextGathered) -> CloudEvent:
+    repository, run = run_ref(context.classified)
+    return build_event(
+        EventType.CONTEXT_GATHERED,
+        Stage.GATHER,
+        context,
+        key=(context.task_id, context.attempt),
+        repository=repository,
+        run_id=run,
+        attempt=context.attempt,
+    )
+
+
+def _parse(model: Any, data: dict[str, Any], kind: str) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidInput(
+            f"{kind} data is not a valid {model.__name__}: {exc.error_count()} errors, first at "
+            f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        ) from exc
