@@ -144,6 +144,8 @@ class GitHubClient:
         response = self._send(
             "POST", path, headers={"Authorization": f"Bearer {app_jwt}"}, idempotent=False
         )
+        if response.status_code >= 400:
+            raise self._failure("POST", response)
         return self._object(response)
 
     def _check_host(self, url: str) -> None:
