@@ -1,0 +1,224 @@
+"""One streaming pass over a log in bounded memory.
+
+Bytes arrive in chunks and are processed in ~1 MiB blocks. One prefilter (RE2, linear time)
+finds framing markers and rule needles; only those lines are decoded and looked at. A little of
+the previous block is carried over so that context lines before a hit (and a failure marker) are
+still at hand, and a little look-ahead is held back so that lines after a hit are too.
+"""
+
+from __future__ import annotations
+
+import re
+
+import re2
+
+from functions.classify.engine.rules import CANCEL_MARKERS, NEEDLES, RULES
+from functions.classify.engine.steps import (
+    CONTEXT_AFTER,
+    CONTEXT_BEFORE,
+    CONTEXT_HITS,
+    MAX_HITS,
+    TAIL_LINES,
+    Hit,
+    Step,
+    StepTracker,
+    line_text,
+)
+
+BLOCK = 1 << 20
+LOOKBEHIND = 32 * 1024
+LOOKAHEAD = 16 * 1024
+MAX_CARRY = 4 * BLOCK  # a "line" longer than this is split
+DECAY = 0.6  # each repeat of the same rule in a step counts 60% of the previous one
+
+_FRAMING = (
+    "##[group]Run ",
+    "##[error]",
+    "Post job cleanup.",
+    "Cleaning up orphan processes",
+    'The command "',
+    *CANCEL_MARKERS,
+)
+_PREFILTER = re2.compile(
+    (
+        r"(?m)^(?:\x1b\[0K)*\$ |"
+        + "|".join(re.escape(s) for s in sorted({*_FRAMING, *NEEDLES}, key=len, reverse=True))
+    ).encode("utf-8")
+)
+_SCRIPT_END = (b"##[endgroup]", b"shell: ")
+
+
+class Scanner:
+    """Feed chunks, then ``close()``; the tracker then holds every step's evidence."""
+
+    def __init__(self, tracker: StepTracker | None = None) -> None:
+        self.tracker = tracker or StepTracker()
+        self.bytes_seen = 0
+        self._pending: list[bytes] = []
+        self._pending_len = 0
+        self._carry = b""
+        self._scan_from = 0  # offset in carry where unscanned data begins
+        self._line_base = 0  # newlines before carry[_scan_from]
+        self._last_data = b""
+        self._last_end = 0
+
+    def feed(self, chunk: bytes | str) -> None:
+        data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+        if not data:
+            return
+        self.bytes_seen += len(data)
+        self._pending.append(data)
+        self._pending_len += len(data)
+        if self._pending_len >= BLOCK:
+            self._process(final=False)
+
+    def close(self) -> StepTracker:
+        self._process(final=True)
+        data, end = self._last_data, self._last_end
+        step = self.tracker.current
+        if not step.passed and step.failure_line is None:
+            self._keep_tail(step, data, end, self._line_base)
+        self.tracker.total_lines = self._line_base
+        self._carry = self._last_data = b""
+        return self.tracker
+
+    def _process(self, *, final: bool) -> None:
+        data = self._carry + b"".join(self._pending)
+        self._pending, self._pending_len = [], 0
+        if final and data and not data.endswith(b"\n"):
+            data += b"\n"
+        start = self._scan_from
+        if final:
+            end = len(data)
+        else:
+            end = data.rfind(b"\n", start, max(start, len(data) - LOOKAHEAD)) + 1
+            if end <= start:
+                if len(data) - start < MAX_CARRY:
+                    self._carry = data
+                    return
+                end = len(data) - LOOKAHEAD
+        self._scan(data, start, end)
+        self._line_base += data.count(b"\n", start, end)
+        keep = data.rfind(b"\n", 0, max(0, end - LOOKBEHIND)) + 1
+        self._carry = data[keep:]
+        self._scan_from = end - keep
+        self._last_data, self._last_end = data, end
+
+    def _scan(self, data: bytes, start: int, end: int) -> None:
+        tracker = self.tracker
+        cursor = start
+        line_no = self._line_base
+        last_ls = -1
+        for m in _PREFILTER.finditer(data, start, end):
+            ls = data.rfind(b"\n", 0, m.start()) + 1
+            if ls == last_ls:
+                continue
+            if ls < start:
+                ls = start
+            last_ls = ls
+            line_no += data.count(b"\n", cursor, ls)
+            cursor = ls
+            le = data.find(b"\n", ls, end)
+            if le < 0:
+                le = end
+            gh_step, content = line_text(data[ls:le])
+            before = tracker.current
+            if tracker.framing_line(content, gh_step, line_no):
+                if before is not tracker.current:
+                    self._on_step_change(before, data, ls, line_no)
+                step = tracker.current
+                if content.startswith("##[group]Run ") and step.start_line == line_no:
+                    step.command = _script(data, le)
+                if step.failure_line == line_no:
+                    self._keep_tail(step, data, ls, line_no)
+            self._match(tracker.current, content, data, ls, le, line_no)
+
+    def _on_step_change(self, previous: Step, data: bytes, ls: int, line_no: int) -> None:
+        if not previous.passed and previous.failure_line is None and previous.hits:
+            self._keep_tail(previous, data, ls, line_no)
+
+    def _match(self, step: Step, content: str, data: bytes, ls: int, le: int, line_no: int) -> None:
+        hit_here = False
+        for idx, rule in enumerate(RULES):
+            if rule.needle not in content:
+                continue
+            if rule.regex is not None and not rule.regex.search(content):
+                continue
+            weight = rule.weight
+            if rule.boost is not None and rule.boost.search(step.context_text):
+                weight = rule.boosted
+            count = step.rule_counts.get(idx, 0)
+            step.rule_counts[idx] = count + 1
+            contribution = weight * DECAY**count if count < 40 else 0.0
+            step.scores[rule.type] = step.scores.get(rule.type, 0.0) + contribution
+            hit = Hit(line_no, rule.type, rule.label, contribution, content[:500])
+            step.recent.append(hit)
+            if len(step.hits) < MAX_HITS:
+                step.hits.append(hit)
+            hit_here = True
+        if hit_here and step.context_hits < CONTEXT_HITS and not step.passed:
+            step.context_hits += 1
+            for no, text in _around(data, ls, le, line_no):
+                step.keep_line(no, text)
+
+    def _keep_tail(self, step: Step, data: bytes, ls: int, line_no: int) -> None:
+        """Keep the lines just before ``ls`` (a failure marker or the end of the step)."""
+        pos = ls
+        no = line_no
+        kept: list[int] = []
+        floor = max(0, ls - LOOKBEHIND)
+        for _ in range(TAIL_LINES):
+            if pos <= floor or no <= step.start_line:
+                break
+            prev = data.rfind(b"\n", 0, pos - 1) + 1
+            no -= 1
+            step.keep_line(no, line_text(data[prev : pos - 1])[1])
+            kept.append(no)
+            pos = prev
+        if line_no not in step.lines and ls < len(data):
+            le = data.find(b"\n", ls)
+            step.keep_line(line_no, line_text(data[ls : le if le >= 0 else len(data)])[1])
+            kept.append(line_no)
+        step.tail = sorted(kept)
+
+
+def _around(data: bytes, ls: int, le: int, line_no: int) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    pos, no = ls, line_no
+    for _ in range(CONTEXT_BEFORE):
+        if pos <= 0:
+            break
+        prev = data.rfind(b"\n", 0, pos - 1) + 1
+        no -= 1
+        out.append((no, line_text(data[prev : pos - 1])[1]))
+        pos = prev
+    out.append((line_no, line_text(data[ls:le])[1]))
+    pos, no = le + 1, line_no
+    for _ in range(CONTEXT_AFTER):
+        if pos >= len(data):
+            break
+        nxt = data.find(b"\n", pos)
+        if nxt < 0:
+            nxt = len(data)
+        no += 1
+        out.append((no, line_text(data[pos:nxt])[1]))
+        pos = nxt + 1
+    return out
+
+
+def _script(data: bytes, le: int) -> str:
+    """The first lines of a step's script, after its ``##[group]Run`` header."""
+    lines: list[str] = []
+    pos = le + 1
+    for _ in range(12):
+        if pos >= len(data):
+            break
+        nxt = data.find(b"\n", pos)
+        if nxt < 0:
+            nxt = len(data)
+        raw = data[pos:nxt]
+        if any(marker in raw for marker in _SCRIPT_END):
+            break
+        lines.append(line_text(raw)[1])
+        pos = nxt + 1
+    return "\n".join(lines)

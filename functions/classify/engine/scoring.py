@@ -1,0 +1,185 @@
+"""Weighing the evidence: the failing step's error block counts most, passed steps barely.
+
+Log evidence per step is multiplied by how much that step can be blamed (failing step 1.0,
+steps that passed 0.05), lines in the failing step's final block get a bonus, and the step
+command, job and workflow names and changed paths add small, capped amounts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from healer.vocabulary import Action, FailureType
+
+from functions.classify.engine.rules import NAME_RULES, PATH_RULES
+from functions.classify.engine.steps import TAIL_LINES, Hit, Step, StepTracker
+
+PASSED_FACTOR = 0.05
+BLOCK_BONUS = 0.5
+COMMAND_WEIGHT = 1.2
+JOB_WEIGHT = 0.6
+WORKFLOW_WEIGHT = 0.4
+PATH_WEIGHT = 0.3
+MIN_EVIDENCE = 1.5  # below this the log says too little to name a type
+
+
+@dataclass
+class Decision:
+    failure_type: FailureType
+    action: Action
+    confidence: float
+    step: Step | None
+    signals: list[str] = field(default_factory=list)
+    key_hits: list[Hit] = field(default_factory=list)
+
+
+def failing_steps(steps: Sequence[Step]) -> list[Step]:
+    """Steps with a non-zero exit code, else steps with an error marker, else none."""
+    by_exit = [s for s in steps if s.exit_code not in (None, 0)]
+    return by_exit or [s for s in steps if s.errored]
+
+
+def _step_evidence(step: Step, factor: float) -> dict[FailureType, float]:
+    out = {t: v * factor for t, v in step.scores.items()}
+    if step.failure_line is not None and factor >= 1.0:
+        for hit in step.recent:
+            if hit.line_no >= step.failure_line - TAIL_LINES:
+                out[hit.type] = out.get(hit.type, 0.0) + BLOCK_BONUS * hit.contribution
+    return out
+
+
+def context_scores(
+    *, command: str, job_name: str, workflow_name: str, changed_paths: Sequence[str]
+) -> tuple[dict[FailureType, float], list[str]]:
+    """Weak evidence from names and paths; each source counts a type at most once."""
+    scores: dict[FailureType, float] = defaultdict(float)
+    notes: list[str] = []
+    for text, weight, what in (
+        (command, COMMAND_WEIGHT, "step"),
+        (job_name, JOB_WEIGHT, "job name"),
+        (workflow_name, WORKFLOW_WEIGHT, "workflow name"),
+    ):
+        if not text:
+            continue
+        for rule in NAME_RULES:
+            m = rule.pattern.search(text)
+            if m and scores.get(rule.type, 0.0) < weight + 2.0:
+                scores[rule.type] += weight
+                notes.append(f"{what} mentions '{m.group(0)}' ({rule.type.value}, +{weight:g})")
+    seen: set[FailureType] = set()
+    for path in changed_paths[:500]:
+        for rule in PATH_RULES:
+            if rule.type not in seen and rule.pattern.search(path):
+                seen.add(rule.type)
+                scores[rule.type] += PATH_WEIGHT
+                notes.append(f"changed path {path} ({rule.type.value}, +{PATH_WEIGHT:g})")
+    return dict(scores), notes
+
+
+def confidence(top: float, second: float) -> float:
+    margin = top / (top + second + 1.0)
+    strength = min(1.0, (top / 6.0) ** 0.5)
+    return round(max(0.05, min(0.99, margin * strength)), 2)
+
+
+def decide(
+    tracker: StepTracker,
+    *,
+    job_name: str = "",
+    workflow_name: str = "",
+    changed_paths: Sequence[str] = (),
+) -> Decision:
+    steps = tracker.steps
+    failing = failing_steps(steps)
+    blamed = {s.index for s in failing}
+    evidence: dict[FailureType, float] = defaultdict(float)
+    per_step: dict[int, dict[FailureType, float]] = {}
+    muted: dict[FailureType, float] = defaultdict(float)
+    for step in steps:
+        factor = 1.0 if not blamed or step.index in blamed else PASSED_FACTOR
+        ev = _step_evidence(step, factor)
+        per_step[step.index] = ev
+        for t, v in ev.items():
+            evidence[t] += v
+            if factor < 1.0:
+                muted[t] += step.scores.get(t, 0.0)
+
+    candidates = failing or [s for s in steps if s.scores] or [steps[-1]]
+    primary = max(candidates, key=lambda s: (max(per_step[s.index].values(), default=0.0), s.index))
+    log_top = max(evidence.values(), default=0.0)
+
+    ctx, ctx_notes = context_scores(
+        command=primary.context_text if primary.framed or tracker.framing else "",
+        job_name=job_name,
+        workflow_name=workflow_name,
+        changed_paths=changed_paths,
+    )
+    total: dict[FailureType, float] = dict(evidence)
+    for t, v in ctx.items():
+        total[t] = total.get(t, 0.0) + v
+
+    signals: list[str] = []
+    step_note = f"failing step: {primary.name}" if failing else f"step: {primary.name} (no failure marker)"
+    if primary.exit_code not in (None, 0):
+        step_note += f" (exit code {primary.exit_code})"
+    signals.append(step_note)
+
+    if tracker.canceled and log_top < 3.0:
+        return Decision(FailureType.GENERAL, Action.IGNORE, 0.6, primary,
+                        [*signals, "the job was canceled or the runner shut down; nothing to fix"])
+    if tracker.total_lines == 0:
+        return Decision(FailureType.GENERAL, Action.IGNORE, 0.1, None, ["the log is empty"])
+
+    ranked = sorted(total.items(), key=lambda kv: kv[1], reverse=True)
+    if not ranked or (log_top < MIN_EVIDENCE and ranked[0][1] < MIN_EVIDENCE):
+        best = ranked[0][1] if ranked else 0.0
+        return Decision(FailureType.GENERAL, Action.FIX, round(min(0.3, 0.1 + best / 10), 2), primary,
+                        [*signals, "no tool output recognised in the failing step", *ctx_notes[:3]],
+                        _key_hits(primary, None))
+    winner, top = ranked[0]
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    conf = confidence(top, second)
+    if log_top < MIN_EVIDENCE:
+        conf = min(conf, 0.35)
+    signals.append(_evidence_note(winner, top, steps, blamed))
+    if len(ranked) > 1 and second > 0:
+        signals.append(f"runner-up: {ranked[1][0].value} ({second:.1f})")
+    for t, v in sorted(muted.items(), key=lambda kv: kv[1], reverse=True)[:2]:
+        if v >= 2.0 and t != winner:
+            signals.append(f"discounted {t.value} evidence ({v:.1f}) in steps that passed")
+    signals.extend(ctx_notes[:4])
+    action = Action.RERUN if winner is FailureType.INFRA_NETWORK else Action.FIX
+    return Decision(winner, action, conf, primary, signals, _key_hits(primary, winner))
+
+
+def _evidence_note(winner: FailureType, top: float, steps: Sequence[Step], blamed: set[int]) -> str:
+    labels: dict[str, int] = defaultdict(int)
+    first_line: dict[str, int] = {}
+    for step in steps:
+        if blamed and step.index not in blamed:
+            continue
+        for hit in step.hits:
+            if hit.type is winner:
+                labels[hit.label] += 1
+                first_line.setdefault(hit.label, hit.line_no + 1)
+    parts = [
+        f"{label} ×{n} (line {first_line[label]})"
+        for label, n in sorted(labels.items(), key=lambda kv: -kv[1])[:4]
+    ]
+    return f"{winner.value} {top:.1f}: " + (", ".join(parts) if parts else "from names and paths")
+
+
+def _key_hits(step: Step, winner: FailureType | None) -> list[Hit]:
+    hits = [h for h in step.hits if winner is None or h.type is winner]
+    hits.sort(key=lambda h: (-h.contribution, h.line_no))
+    seen: set[str] = set()
+    out: list[Hit] = []
+    for hit in hits:
+        if hit.text not in seen:
+            seen.add(hit.text)
+            out.append(hit)
+        if len(out) == 5:
+            break
+    return sorted(out, key=lambda h: h.line_no)
