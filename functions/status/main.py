@@ -1,0 +1,34 @@
+"""Knative entry point of the status function (functions-framework ``http`` signature)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import functions_framework
+
+from healer.services import Services
+from healer.settings import Settings
+
+if TYPE_CHECKING:
+    import flask
+
+NAME = "status"
+
+
+def create_function(services: Services | None = None) -> Callable[[flask.Request], flask.Response]:
+    """Read-only views of the state store, and the broker's dead-letter sink."""
+    from functions.status.app import build
+
+    return build(services or Services(Settings.load()), name=NAME)
+
+
+_function: Callable[[flask.Request], flask.Response] | None = None
+
+
+@functions_framework.http
+def status(request: flask.Request) -> flask.Response:
+    global _function
+    if _function is None:
+        _function = create_function()
+    return _function(request)

@@ -1,0 +1,83 @@
+"""The status views that are not JSON: Prometheus metrics text and a small HTML dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+from healer import __version__
+
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def metrics(counts: Mapping[str, int], dead_letters: int) -> str:
+    """Prometheus text exposition format 0.0.4."""
+    lines = [
+        "# HELP healer_tasks Remediation tasks in the state store, by status.",
+        "# TYPE healer_tasks gauge",
+        *(f'healer_tasks{{status="{_label(s)}"}} {n}' for s, n in sorted(counts.items())),
+        "# HELP healer_dead_letters Events the broker could not deliver, kept for replay.",
+        "# TYPE healer_dead_letters gauge",
+        f"healer_dead_letters {dead_letters}",
+        "# HELP healer_info Version of the status function.",
+        "# TYPE healer_info gauge",
+        f'healer_info{{version="{_label(__version__)}"}} 1',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    return f"<td>{escape('' if value is None else str(value))}</td>"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str) -> str:
+    if not rows:
+        return f"<p>{escape(empty)}</p>"
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def dashboard(
+    tasks: Sequence[Mapping[str, Any]],
+    counts: Mapping[str, int],
+    dead_letters: Sequence[Mapping[str, Any]],
+) -> str:
+    """One page: counts by status, the tasks, the dead letters. Every value is escaped."""
+    totals = ", ".join(f"{escape(s)}: {n}" for s, n in counts.items()) or "no tasks"
+    task_rows = [
+        [
+            t["task_id"],
+            t["repository"],
+            t["run_id"],
+            t["status"],
+            t["attempts"],
+            t["agent"],
+            t["outcome"],
+        ]
+        for t in tasks
+    ]
+    letter_rows = [
+        [d["id"], d["type"], d["code"], d["destination"], d["received_at"]] for d in dead_letters
+    ]
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        "<meta http-equiv='refresh' content='15'><title>Healer status</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}</style></head><body>"
+        f"<h1>Healer</h1><p>version {escape(__version__)} · tasks: {totals}</p>"
+        "<h2>Tasks</h2>"
+        + _table(
+            ["task", "repository", "run", "status", "attempts", "agent", "outcome"],
+            task_rows,
+            "No remediation tasks yet.",
+        )
+        + "<h2>Dead letters</h2>"
+        + _table(["id", "type", "code", "failed destination", "received"], letter_rows, "None.")
+        + "</body></html>"
+    )

@@ -1,0 +1,73 @@
+"""Assemble the whole pipeline in one process: manifests, stage functions, sender, broker.
+
+Every stage shares one ``Services`` (so the memory state store is shared too). Replay runs
+offline by default: without GitHub credentials it reads recorded responses from
+``examples/github``, and without a configured blob folder it writes to a temporary one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from healer.broker.local import LocalBroker
+from healer.broker.stages import StageSet, load_stages, repo_root, wsgi_apps
+from healer.broker.transport import HTTPXSender
+from healer.broker.triggers import Topology
+from healer.settings import Settings
+
+if TYPE_CHECKING:
+    from healer.broker.hops import Hop
+    from healer.services import Services
+
+MANIFESTS = Path("knative") / "base"
+RECORDED_GITHUB = Path("examples") / "github"
+
+
+def offline_settings(settings: Settings, root: Path, blob_dir: str) -> Settings:
+    """Settings for a local replay: a scratch blob folder and recorded GitHub unless configured."""
+    if settings.blob_backend == "file" and settings.blob_dir == Settings.blob_dir:
+        settings = replace(settings, blob_dir=blob_dir)
+    has_credentials = settings.github_token or (settings.github_app_id and settings.private_key())
+    if not settings.github_recorded_dir and not has_credentials:
+        settings = replace(settings, github_recorded_dir=str(root / RECORDED_GITHUB))
+    return settings
+
+
+@dataclass
+class Pipeline:
+    topology: Topology
+    stages: StageSet
+    broker: LocalBroker
+    sender: HTTPXSender
+
+    def close(self) -> None:
+        self.sender.close()
+
+
+def in_process(
+    services: Services,
+    *,
+    root: Path | None = None,
+    manifests: Path | None = None,
+    backoff_scale: float = 0.0,
+    sleep: Callable[[float], None] | None = None,
+    on_hop: Callable[[Hop], None] | None = None,
+) -> Pipeline:
+    """Every stage as a WSGI app behind the local broker."""
+    root = root or repo_root()
+    topology = Topology.load(manifests or root / MANIFESTS)
+    stages = load_stages(topology, services, root)
+    sender = HTTPXSender.wsgi(wsgi_apps(stages.functions), topology.namespace)
+    broker = LocalBroker(
+        topology,
+        sender,
+        unavailable=stages.missing,
+        backoff_scale=backoff_scale,
+        on_hop=on_hop,
+        sleep=sleep or time.sleep,
+    )
+    return Pipeline(topology, stages, broker, sender)

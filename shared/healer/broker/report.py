@@ -1,0 +1,126 @@
+"""How hops read: one line per delivery, the verdict under classified and gathered hops, and
+a summary. Works on the JSON form of a hop so remote (``healer dev``) hops print the same."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from healer.broker.hops import Hop, Outcome
+from healer.vocabulary import EventType
+
+_FAILED = {Outcome.REJECTED.value, Outcome.FAILED.value}
+
+
+def short(ident: str, n: int = 8) -> str:
+    return ident if len(ident) <= n else ident[:n] + "…"
+
+
+def _verdict(primary: Any) -> dict[str, Any] | None:
+    if not isinstance(primary, dict):
+        return None
+    return {
+        k: primary.get(k) for k in ("failure_type", "agent", "action", "confidence", "failing_step")
+    }
+
+
+def record(hop: Hop) -> dict[str, Any]:
+    """``hop.to_json()`` plus what its reply says (verdict, gathered context), when readable."""
+    out = hop.to_json()
+    if hop.reply is None or hop.reply_type not in (
+        EventType.FAILURE_CLASSIFIED,
+        EventType.CONTEXT_GATHERED,
+    ):
+        return out
+    from healer.events import event_data
+
+    try:
+        data = event_data(hop.reply)
+    except Exception:  # a reply we cannot read is still a hop
+        return out
+    if hop.reply_type == EventType.FAILURE_CLASSIFIED:
+        verdict = _verdict(data.get("primary"))
+    else:
+        classified = data.get("classified")
+        verdict = _verdict(classified.get("primary") if isinstance(classified, dict) else None)
+        pull = data.get("pull_request")
+        out["context"] = {
+            "pull_request": pull.get("number") if isinstance(pull, dict) else None,
+            "changed_files": data.get("changed_files_total", 0),
+            "history": len(data.get("history") or []),
+            "missing": list(data.get("missing") or []),
+        }
+    if verdict is not None:
+        out["verdict"] = verdict
+    return out
+
+
+def failed(rec: dict[str, Any]) -> bool:
+    if rec.get("outcome") in _FAILED:
+        return True
+    if rec.get("outcome") in (Outcome.DEAD_LETTER.value, Outcome.INGRESS.value):
+        status = rec.get("status")
+        return not isinstance(status, int) or not 200 <= status < 300
+    return False
+
+
+def lines(rec: dict[str, Any]) -> list[str]:
+    outcome = rec.get("outcome")
+    status = rec.get("status")
+    code = "" if status is None else f"{status} "
+    ident = f"{rec.get('type', '')} {short(str(rec.get('id', '')))}"
+    head = f"[{rec.get('stage', '')}] {ident} →"
+    reason = str(rec.get("reason") or "")
+    dead = " (dead-lettered)" if rec.get("dead_lettered") else ""
+    if outcome == Outcome.REPLY:
+        text = f"{head} {code}{rec.get('reply_type', '')} {short(str(rec.get('reply_id', '')))}"
+    elif outcome == Outcome.ACCEPTED:
+        text = f"{head} {code}accepted"
+    elif outcome == Outcome.SKIPPED:
+        text = f"{head} {code}skipped: {reason}"
+    elif outcome == Outcome.REJECTED:
+        text = f"{head} {code}rejected: {reason}{dead}"
+    elif outcome == Outcome.FAILED:
+        tries = rec.get("attempts", 0)
+        text = f"{head} {code or 'no answer '}failed after {tries} attempts: {reason}{dead}"
+    elif outcome == Outcome.UNDELIVERABLE:
+        text = f"{head} undeliverable: {reason}"
+    elif outcome == Outcome.DROPPED:
+        text = f"[broker] {ident} → dropped: {reason}"
+    elif outcome == Outcome.DEAD_LETTER:
+        text = f"[{rec.get('stage', '')}] dead letter {ident} → {code}{reason}".rstrip()
+    else:
+        text = f"{head} {code}{reason}".rstrip()
+    out = [text]
+    verdict = rec.get("verdict")
+    context = rec.get("context")
+    if isinstance(verdict, dict) and not isinstance(context, dict):
+        confidence = verdict.get("confidence")
+        conf = f"{confidence:.2f}" if isinstance(confidence, int | float) else "?"
+        step = verdict.get("failing_step") or "unknown step"
+        out.append(
+            f"    verdict: {verdict.get('failure_type')} → {verdict.get('agent')} "
+            f"({verdict.get('action')}, confidence {conf}), failing step: {step}"
+        )
+    if isinstance(context, dict):
+        pull = f"PR #{context['pull_request']}" if context.get("pull_request") else "no PR"
+        missing = context.get("missing") or []
+        extra = f", missing: {', '.join(missing)}" if missing else ""
+        out.append(
+            f"    context: {pull}, {context.get('changed_files', 0)} changed files, "
+            f"{context.get('history', 0)} past remediations{extra}"
+        )
+    return out
+
+
+def summary(deliveries: int, records: list[dict[str, Any]], errors: int = 0) -> str:
+    emitted = sum(1 for r in records if r.get("outcome") == Outcome.REPLY)
+    skipped = sum(1 for r in records if r.get("outcome") == Outcome.SKIPPED)
+    bad = sum(1 for r in records if failed(r) and r.get("outcome") != Outcome.DEAD_LETTER) + errors
+    text = f"{deliveries} deliveries, {emitted} emitted, {skipped} skipped, {bad} failed"
+    undeliverable = sum(1 for r in records if r.get("outcome") == Outcome.UNDELIVERABLE)
+    if undeliverable:
+        text += f", {undeliverable} undeliverable"
+    dead = sum(1 for r in records if r.get("dead_lettered"))
+    if dead:
+        text += f" ({dead} dead-lettered)"
+    return text

@@ -1,0 +1,249 @@
+"""The ``healer`` command: classify logs, replay deliveries, run everything locally, show status."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from healer.errors import HealerError
+
+
+def _emit(out: TextIO, records: list[dict[str, Any]], as_json: bool) -> None:
+    from healer.broker import report
+
+    for rec in records:
+        if as_json:
+            out.write(json.dumps(rec, sort_keys=True) + "\n")
+        else:
+            out.write("\n".join(report.lines(rec)) + "\n")
+    out.flush()
+
+
+def _replay_local(args: argparse.Namespace, out: TextIO) -> int:
+    import tempfile
+
+    from healer.broker import report
+    from healer.broker.pipeline import in_process, offline_settings
+    from healer.broker.replay import delivery_files, load_delivery, to_cloudevent
+    from healer.broker.stages import repo_root
+    from healer.services import Services
+    from healer.settings import Settings
+
+    files = delivery_files(args.paths)
+    root = repo_root()
+    all_records: list[dict[str, Any]] = []
+    errors = 0
+    with tempfile.TemporaryDirectory(prefix="healer-replay-") as scratch:
+        settings = offline_settings(Settings.load(), root, scratch)
+        pipeline = in_process(Services(settings), root=root, backoff_scale=args.backoff_scale)
+        try:
+            if pipeline.stages.missing and not args.json:
+                for name, why in sorted(pipeline.stages.missing.items()):
+                    out.write(f"! {name}: {why}\n")
+            for path in files:
+                if not args.json:
+                    out.write(f"▶ {path}\n")
+                try:
+                    event = to_cloudevent(load_delivery(path), secret=settings.webhook_secret)
+                except HealerError as exc:
+                    errors += 1
+                    out.write(
+                        json.dumps({"delivery": str(path), "error": str(exc)}) + "\n"
+                        if args.json
+                        else f"  error: {exc}\n"
+                    )
+                    continue
+                records = [
+                    report.record(h.with_delivery(str(path)))
+                    for h in pipeline.broker.publish(event)
+                ]
+                all_records += records
+                _emit(out, records, args.json)
+        finally:
+            pipeline.close()
+    if not args.json:
+        out.write(report.summary(len(files), all_records, errors) + "\n")
+    return 1 if errors or any(report.failed(r) for r in all_records) else 0
+
+
+def _replay_remote(args: argparse.Namespace, out: TextIO) -> int:
+    import httpx
+
+    from healer.broker import report
+    from healer.broker.hops import Hop, Outcome
+    from healer.broker.local import encode, reason_of
+    from healer.broker.replay import delivery_files, load_delivery, to_cloudevent
+    from healer.broker.transport import Answer
+    from healer.settings import Settings
+
+    settings = Settings.load()
+    files = delivery_files(args.paths)
+    all_records: list[dict[str, Any]] = []
+    errors = 0
+    with httpx.Client(timeout=args.timeout) as client:
+        for path in files:
+            if not args.json:
+                out.write(f"▶ {path}\n")
+            try:
+                event = to_cloudevent(load_delivery(path), secret=settings.webhook_secret)
+            except HealerError as exc:
+                errors += 1
+                out.write(f"  error: {exc}\n")
+                continue
+            headers, body = encode(event)
+            try:
+                response = client.post(args.broker, headers=headers, content=body)
+                answer = Answer(
+                    response.status_code,
+                    {k.lower(): v for k, v in response.headers.items()},
+                    response.content,
+                )
+            except httpx.HTTPError as exc:
+                answer = Answer(None, error=f"{type(exc).__name__}: {exc}")
+            hop = Hop(
+                stage="broker",
+                type=str(event["type"]),
+                id=str(event["id"]),
+                status=answer.status,
+                outcome=Outcome.INGRESS,
+                reason=reason_of(answer) if answer.status != 202 or not answer.body else "",
+                delivery=str(path),
+            )
+            records = [report.record(hop)]
+            remote = _remote_hops(answer.body)
+            records += [{**r, "delivery": str(path)} for r in remote]
+            all_records += records
+            _emit(out, records, args.json)
+    if not args.json:
+        out.write(report.summary(len(files), all_records, errors) + "\n")
+    return 1 if errors or any(report.failed(r) for r in all_records) else 0
+
+
+def _remote_hops(body: bytes) -> list[dict[str, Any]]:
+    """``healer dev``'s ingress answers with the hops it made; a real broker answers empty."""
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        return []
+    hops = parsed.get("hops") if isinstance(parsed, dict) else None
+    return [h for h in hops if isinstance(h, dict)] if isinstance(hops, list) else []
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    return _replay_remote(args, out) if args.broker else _replay_local(args, out)
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    import threading
+
+    from healer.broker import dev, report
+    from healer.services import Services
+    from healer.settings import Settings
+
+    def on_hop(hop: Any) -> None:
+        print("\n".join(report.lines(report.record(hop))), flush=True)
+
+    server = dev.start(Services(Settings.load()), host=args.host, port=args.port, on_hop=on_hop)
+    path = f"/{server.broker.topology.namespace}/{server.broker.broker}"
+    print(f"broker ingress  {server.ingress_url}/  (also {server.ingress_url}{path})")
+    for name, url in sorted(server.stage_urls.items()):
+        print(f"{name:<15} {url}")
+    for name, why in sorted(server.missing.items()):
+        print(f"{name:<15} unavailable: {why}")
+    print("POST a CloudEvent or a GitHub webhook to the ingress; Ctrl-C stops.", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from healer.services import Services
+    from healer.settings import Settings
+
+    services = Services(Settings.load())
+    tasks = importlib.import_module("functions.status.tasks")
+    letters = importlib.import_module("functions.status.deadletters")
+    records = tasks.list_tasks(services.state)
+    dead = letters.listing(services.blobs)
+    if args.json:
+        print(
+            json.dumps(
+                {"tasks": records, "counts": tasks.counts(records), "dead_letters": dead},
+                sort_keys=True,
+            )
+        )
+        return 0
+    print(f"{len(records)} tasks" + "".join(f", {n} {s}" for s, n in tasks.counts(records).items()))
+    for task in (tasks.summary(r) for r in records):
+        line = f"  {task['task_id']:<32} {task['status']:<12} attempts={task['attempts']}"
+        print(f"{line} {task['agent']} {task['outcome']}".rstrip())
+    print(f"{len(dead)} dead letters")
+    for letter in dead:
+        line = f"  {letter['id']:<36} {letter['type']} code={letter['code']}"
+        print(f"{line} from {letter['destination']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="healer", description="Automated CI repair.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each stage's decisions")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("classify", help="classify CI logs (healer classify --help)", add_help=False)
+
+    replay = sub.add_parser("replay", help="run recorded GitHub deliveries through the pipeline")
+    replay.add_argument(
+        "paths", nargs="+", metavar="PATH", help="delivery files or folders of them"
+    )
+    replay.add_argument("--json", action="store_true", help="one JSON object per hop")
+    replay.add_argument(
+        "--broker", metavar="URL", help="POST to this broker ingress instead of in-process"
+    )
+    replay.add_argument(
+        "--backoff-scale",
+        type=float,
+        default=0.1,
+        help="multiply the Broker's retry delays in-process (1 = real timing; default 0.1)",
+    )
+    replay.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds per POST with --broker"
+    )
+    replay.set_defaults(run=cmd_replay)
+
+    dev = sub.add_parser("dev", help="serve every function on localhost behind a local broker")
+    dev.add_argument(
+        "--port", type=int, default=8080, help="broker ingress port; stages use the next ones"
+    )
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.set_defaults(run=cmd_dev)
+
+    status = sub.add_parser("status", help="tasks in the state store and dead-lettered events")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=cmd_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] == "classify":
+        classify_cli = importlib.import_module("functions.classify.cli")
+        return int(classify_cli.run(args_list[1:]))
+    args = build_parser().parse_args(args_list)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.run(args))
+    except HealerError as exc:
+        print(f"healer {args.command}: {exc}", file=sys.stderr)
+        return 2
