@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from healer.models import Verdict
-from healer.roster import Roster, load_roster
-from healer.vocabulary import Action, FailureType, category_of
-
 from functions.classify.engine.excerpt import render
 from functions.classify.engine.fingerprint import fingerprint
 from functions.classify.engine.redact import redact
 from functions.classify.engine.scan import Scanner
 from functions.classify.engine.scoring import Decision, context_scores, decide
 from functions.classify.engine.steps import CONTEXT_AFTER, CONTEXT_BEFORE, Step
+from healer.models import Verdict
+from healer.roster import Roster, load_roster
+from healer.vocabulary import Action, FailureType, category_of
 
 __all__ = ["classify_log", "classify_names"]
 
@@ -53,7 +52,10 @@ def classify_names(
 ) -> Verdict:
     """A low-confidence verdict from names and paths alone, for when no log can be had."""
     scores, notes = context_scores(
-        command=step_name, job_name=job_name, workflow_name=workflow_name, changed_paths=changed_paths
+        command=step_name,
+        job_name=job_name,
+        workflow_name=workflow_name,
+        changed_paths=changed_paths,
     )
     signals = ["no log available: decided from names and paths only"]
     if scores:

@@ -1,4 +1,4 @@
-"""Readable, bounded excerpts: escapes and control characters stripped, gaps marked, secrets masked."""
+"""Readable, bounded excerpts: escapes stripped, gaps marked, secrets masked."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from functions.classify.engine.redact import redact
 MAX_LINES = 200
 MAX_BYTES = 16 * 1024
 
-_ANSI = re.compile(
-    r"(?:\x1b|\^\[)(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])"
-)
+_ANSI = re.compile(r"(?:\x1b|\^\[)(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -29,8 +27,13 @@ def omitted(count: int) -> str:
     return f"… {count} line{'s' if count != 1 else ''} omitted …"
 
 
-def render(numbered: Iterable[tuple[int, str]], *, max_lines: int = MAX_LINES,
-           max_bytes: int = MAX_BYTES, header: str = "") -> str:
+def render(
+    numbered: Iterable[tuple[int, str]],
+    *,
+    max_lines: int = MAX_LINES,
+    max_bytes: int = MAX_BYTES,
+    header: str = "",
+) -> str:
     """Join ``(line_no, text)`` in order, marking gaps and cutting to the budget.
 
     Over budget, the head and the tail are kept (the tail is where the error usually is) and the

@@ -15,8 +15,13 @@ _NORMALISE: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"), "<ts>"),
     (re.compile(r"\b\d\d:\d\d:\d\d(?:[.,]\d+)?\b"), "<time>"),
     (re.compile(r"(?:/home/runner/work|/Users/runner/work|[A-Za-z]:\\a)/[^/\s]+/[^/\s]+/"), ""),
-    (re.compile(r"(?:/tmp|/var/folders|/private/var|[A-Za-z]:\\Users\\[^\\]+\\AppData\\Local\\Temp|"
-                r"/home/runner/work/_temp|/__w/_temp|/runner/_work/_temp)[^\s:'\"]*"), "<tmp>"),
+    (
+        re.compile(
+            r"(?:/tmp|/var/folders|/private/var|[A-Za-z]:\\Users\\[^\\]+\\AppData\\Local\\Temp|"
+            r"/home/runner/work/_temp|/__w/_temp|/runner/_work/_temp)[^\s:'\"]*"
+        ),
+        "<tmp>",
+    ),
     (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"), "<uuid>"),
     (re.compile(r"\b0x[0-9a-fA-F]+\b"), "<hex>"),
     (re.compile(r"\b[0-9a-fA-F]{7,}\b"), "<hex>"),

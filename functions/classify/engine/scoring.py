@@ -11,10 +11,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from healer.vocabulary import Action, FailureType
-
 from functions.classify.engine.rules import NAME_RULES, PATH_RULES
 from functions.classify.engine.steps import TAIL_LINES, Hit, Step, StepTracker
+from healer.vocabulary import Action, FailureType
 
 PASSED_FACTOR = 0.05
 BLOCK_BONUS = 0.5
@@ -121,23 +120,38 @@ def decide(
         total[t] = total.get(t, 0.0) + v
 
     signals: list[str] = []
-    step_note = f"failing step: {primary.name}" if failing else f"step: {primary.name} (no failure marker)"
+    if failing:
+        step_note = f"failing step: {primary.name}"
+    elif primary.name:
+        step_note = f"step: {primary.name} (no failure marker)"
+    else:
+        step_note = "no CI step framing: the whole log is the failing output"
     if primary.exit_code not in (None, 0):
         step_note += f" (exit code {primary.exit_code})"
     signals.append(step_note)
 
     if tracker.canceled and log_top < 3.0:
-        return Decision(FailureType.GENERAL, Action.IGNORE, 0.6, primary,
-                        [*signals, "the job was canceled or the runner shut down; nothing to fix"])
+        return Decision(
+            FailureType.GENERAL,
+            Action.IGNORE,
+            0.6,
+            primary,
+            [*signals, "the job was canceled or the runner shut down; nothing to fix"],
+        )
     if tracker.total_lines == 0:
         return Decision(FailureType.GENERAL, Action.IGNORE, 0.1, None, ["the log is empty"])
 
     ranked = sorted(total.items(), key=lambda kv: kv[1], reverse=True)
     if not ranked or (log_top < MIN_EVIDENCE and ranked[0][1] < MIN_EVIDENCE):
         best = ranked[0][1] if ranked else 0.0
-        return Decision(FailureType.GENERAL, Action.FIX, round(min(0.3, 0.1 + best / 10), 2), primary,
-                        [*signals, "no tool output recognised in the failing step", *ctx_notes[:3]],
-                        _key_hits(primary, None))
+        return Decision(
+            FailureType.GENERAL,
+            Action.FIX,
+            round(min(0.3, 0.1 + best / 10), 2),
+            primary,
+            [*signals, "no tool output recognised in the failing step", *ctx_notes[:3]],
+            _key_hits(primary, None),
+        )
     winner, top = ranked[0]
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     conf = confidence(top, second)

@@ -11,10 +11,9 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 
-from healer.vocabulary import FailureType
-
 from functions.classify.engine.excerpt import clean_line
 from functions.classify.engine.rules import CANCEL_MARKERS
+from healer.vocabulary import FailureType
 
 _GH_PREFIX = re.compile(r"^([^\t]*)\t([^\t]*)\t(?=\ufeff?\d{4}-\d\d-\d\dT)")
 _TIMESTAMP = re.compile(r"^\ufeff?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?")
@@ -100,7 +99,7 @@ class StepTracker:
     """Receives interesting lines in order and keeps the steps they belong to."""
 
     def __init__(self) -> None:
-        self.steps: list[Step] = [Step(index=0, name="Set up job")]
+        self.steps: list[Step] = [Step(index=0, name="")]
         self.canceled = False
         self.total_lines = 0
         self.framing = ""  # "github", "gh", "travis" or "" (bare)
@@ -111,6 +110,8 @@ class StepTracker:
 
     def begin_step(self, name: str, line_no: int, *, framed: bool) -> Step:
         prev = self.current
+        if self.framing == "github" and not self.steps[0].name:
+            self.steps[0].name = "Set up job"
         if not prev.failed and prev.framed and prev.exit_code is None:
             prev.passed = True
         if prev.passed:
