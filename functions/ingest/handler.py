@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from functions.ingest import filters
 from functions.ingest.dedup import archive_document, delivery_ident, record_once
 from functions.ingest.emit import BrokerEmitter, Emit
-from functions.ingest.envelope import decode
+from functions.ingest.envelope import EVENT, SIGNATURE, decode
 from functions.ingest.fields import shown
 from functions.ingest.parse import Finding, event_name_of, parse
 from functions.ingest.signature import verify
@@ -63,9 +63,14 @@ class Ingest:
             kind = str(incoming["type"])
             if kind.startswith(_FOREIGN_PREFIXES) and kind != EventType.GITHUB_WEBHOOK:
                 return Skip(f"CloudEvent type {shown(kind)} is not a GitHub delivery")
+        secret = self.settings.webhook_secret
+        # A plain webhook is verified over the bytes received, before anything parses them.
+        plain = incoming is None and bool(inbound.header(EVENT))
+        if secret and plain:
+            verify(secret, inbound.header(SIGNATURE), (inbound.body,))
         delivery = decode(inbound)
-        if self.settings.webhook_secret:
-            verify(self.settings.webhook_secret, delivery.signature, delivery.signed)
+        if secret and not plain:
+            verify(secret, delivery.signature, delivery.signed)
         event_name = delivery.event_name or event_name_of(delivery.payload)
         finding = parse(event_name, delivery.payload)
         if isinstance(finding, Skip):
