@@ -83,6 +83,7 @@ class S3BlobStore(BlobStore):
         part_size: int = DEFAULT_PART_SIZE,
         create_bucket: bool = False,
         region: str = "us-east-1",
+        list_page_size: int = 1000,
     ) -> None:
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size {part_size} is below S3's minimum of {MIN_PART_SIZE}")
@@ -90,6 +91,7 @@ class S3BlobStore(BlobStore):
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.part_size = part_size
+        self.list_page_size = list_page_size
         if create_bucket:
             self._ensure_bucket(region)
 
@@ -230,7 +232,11 @@ class S3BlobStore(BlobStore):
 
     def list(self, prefix: str = "") -> list[str]:
         keys: list[str] = []
-        options: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix + prefix}
+        options: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Prefix": self.prefix + prefix,
+            "MaxKeys": self.list_page_size,
+        }
         while True:
             page = self._guard(lambda: self.client.list_objects_v2(**options), f"list {prefix!r}")
             keys.extend(item["Key"][len(self.prefix) :] for item in page.get("Contents", []))
