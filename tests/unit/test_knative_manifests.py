@@ -1,0 +1,184 @@
+"""The kustomize base agrees with the vocabulary and with the functions in the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from healer.broker.delivery import DeadLetterSink
+from healer.broker.triggers import Topology, load_documents
+from healer.vocabulary import EventType
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = ROOT / "knative" / "base"
+ARGO = ROOT / "knative" / "argo"
+
+# What each deployed stage replies with (docs/architecture.md).
+EMITS = {
+    "ingest": {EventType.FAILURE_DETECTED, EventType.ALERT_DETECTED},
+    "classify": {EventType.FAILURE_CLASSIFIED},
+    "gather": {EventType.CONTEXT_GATHERED},
+    "status": set(),
+}
+# Consumed by stages outside this base so far (spawn), or by nobody.
+TERMINAL = {
+    EventType.CONTEXT_GATHERED,
+    EventType.REMEDIATION_STARTED,
+    EventType.REMEDIATION_SKIPPED,
+    EventType.REMEDIATION_SUCCEEDED,
+    EventType.REMEDIATION_ESCALATED,
+}
+
+
+@pytest.fixture(scope="module")
+def topology() -> Topology:
+    return Topology.load(BASE)
+
+
+@pytest.fixture(scope="module")
+def documents() -> list[tuple[Path, dict[str, Any]]]:
+    return load_documents(BASE)
+
+
+def _filtered_types(trigger_doc: dict[str, Any]) -> set[str]:
+    spec = trigger_doc["spec"]
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "type" and isinstance(value, str):
+                    found.add(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(spec.get("filters") or spec.get("filter"))
+    return found
+
+
+def test_kustomization_lists_every_file_in_the_base() -> None:
+    kustomization = yaml.safe_load((BASE / "kustomization.yaml").read_text())
+    listed = set(kustomization["resources"])
+    present = {p.name for p in BASE.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == present
+
+
+def test_every_trigger_filters_on_a_vocabulary_type(
+    documents: list[tuple[Path, dict[str, Any]]],
+) -> None:
+    triggers = [doc for _, doc in documents if doc["kind"] == "Trigger"]
+    assert triggers
+    for doc in triggers:
+        types = _filtered_types(doc)
+        assert types, f"trigger {doc['metadata']['name']} has no type filter"
+        assert types <= {t.value for t in EventType}, doc["metadata"]["name"]
+
+
+def test_every_subscriber_is_a_service_with_a_function(topology: Topology) -> None:
+    for trigger in topology.triggers:
+        assert trigger.broker == "healer"
+        service = topology.services[trigger.subscriber.service]
+        assert service.source == f"functions/{service.package}/main.py"
+        assert (ROOT / service.source).is_file(), service.source
+
+
+def test_every_service_runs_its_own_function(topology: Topology) -> None:
+    assert set(topology.services) == set(EMITS)
+    for name, service in topology.services.items():
+        assert service.package == name.replace("-", "_")
+        assert (ROOT / service.source).is_file()
+
+
+def test_every_emitted_type_has_a_consumer_or_is_terminal(topology: Topology) -> None:
+    for stage, emitted in EMITS.items():
+        for event_type in emitted:
+            consumers = topology.matching(
+                {"type": event_type.value, "source": f"healer/{stage}", "id": "x"}
+            )
+            assert consumers or event_type in TERMINAL, (
+                f"{stage} emits {event_type} that nobody consumes"
+            )
+            assert all(t.subscriber.service != stage for t in consumers), (
+                f"{stage} would consume its own reply"
+            )
+
+
+def test_routes(topology: Topology) -> None:
+    def routed(event_type: EventType) -> list[str]:
+        return [t.subscriber.service for t in topology.matching({"type": event_type.value})]
+
+    assert routed(EventType.GITHUB_WEBHOOK) == ["ingest"]
+    assert routed(EventType.FAILURE_DETECTED) == ["classify"]
+    assert routed(EventType.ALERT_DETECTED) == ["classify"]
+    assert routed(EventType.FAILURE_CLASSIFIED) == ["gather"]
+    assert routed(EventType.REMEDIATION_RETRY) == ["gather"]
+    assert routed(EventType.CONTEXT_GATHERED) == []
+
+
+def test_broker_delivery(topology: Topology) -> None:
+    delivery = topology.brokers["healer"].delivery
+    assert (delivery.retry, delivery.backoff_policy, delivery.backoff_delay) == (
+        5,
+        "exponential",
+        0.5,
+    )
+    assert delivery.dead_letter == DeadLetterSink(service="status", path="/dead-letter")
+
+
+def test_services_are_knative_ready(documents: list[tuple[Path, dict[str, Any]]]) -> None:
+    services = [doc for _, doc in documents if doc["kind"] == "Service"]
+    for doc in services:
+        name = doc["metadata"]["name"]
+        template = doc["spec"]["template"]
+        scale = template["metadata"]["annotations"]["autoscaling.knative.dev/min-scale"]
+        assert scale == ("1" if name == "ingest" else "0")
+        spec = template["spec"]
+        assert spec["containerConcurrency"] > 0 and 0 < spec["timeoutSeconds"] <= 600
+        (container,) = spec["containers"]
+        assert container["image"] == f"ghcr.io/5dlabs/healer-{name}:latest"
+        assert container["command"] + container["args"] == [
+            "functions-framework",
+            "--target",
+            name,
+            "--source",
+            f"functions/{name}/main.py",
+            "--signature-type",
+            "http",
+        ]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health/readiness"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health/liveness"
+        sources = {next(iter(e.values()))["name"] for e in container["envFrom"]}
+        assert sources == {"healer-config", "healer-secrets"}
+
+
+def test_config_keys_are_settings() -> None:
+    from dataclasses import fields
+
+    from healer.settings import Settings
+
+    config = yaml.safe_load((BASE / "config.yaml").read_text())
+    names = {f"HEALER_{f.name.upper()}" for f in fields(Settings)}
+    assert set(config["data"]) <= names
+    assert all(isinstance(v, str) for v in config["data"].values())
+
+
+def test_sensor_posts_cloudevents_to_the_broker() -> None:
+    sensor = yaml.safe_load((ARGO / "sensor.yaml").read_text())
+    (trigger,) = sensor["spec"]["triggers"]
+    http = trigger["template"]["http"]
+    assert http["url"] == "http://broker-ingress.knative-eventing.svc.cluster.local/cto/healer"
+    assert http["headers"]["Ce-Type"] == EventType.GITHUB_WEBHOOK.value
+    assert http["headers"]["Ce-Specversion"] == "1.0"
+    assert http["headers"]["Content-Type"] == "application/json"
+    ce_id = next(p for p in trigger["template"]["parameters"] if p["dest"] == "http.headers.Ce-Id")
+    assert ce_id["src"]["dataKey"] == "body.X-GitHub-Delivery"
+    assert trigger["atLeastOnce"] is True and 202 in trigger["policy"]["status"]["allow"]
+    eventsource = yaml.safe_load((ARGO / "eventsource.yaml").read_text())
+    assert eventsource["metadata"]["name"] == sensor["spec"]["dependencies"][0]["eventSourceName"]
+    assert "healer" in eventsource["spec"]["github"]
