@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudevents.http import CloudEvent
 
-from functions.classify.alerts import alert_ref, classify_alert
+from functions.classify.alerts import alert_ref, classify_alert, mask
 from functions.classify.jobs import failed_jobs, resolve_run
 from functions.classify.logs import DefaultEngine, Engine, fetch_and_classify, names_only
 from functions.classify.primary import choose_primary, fit_excerpts
@@ -118,6 +118,8 @@ class Classifier:
         return verdicts
 
     def on_alert(self, alert: AlertDetected) -> CloudEvent:
+        # Free text is masked again on the way out: a summary must never carry a credential.
+        alert = alert.model_copy(update={"summary": mask(alert.summary)})
         verdict = classify_alert(alert)
         classified = FailureClassified(alert=alert, verdicts=[verdict], primary=verdict)
         return build_event(
