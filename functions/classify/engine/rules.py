@@ -278,6 +278,7 @@ RULES: tuple[Rule, ...] = (
     _r(T.PYTHON_DEPS, 4.0, "changed significantly since poetry.lock", "poetry.lock stale"),
     _r(T.PYTHON_DEPS, 4.0, "poetry.lock is not consistent", "poetry.lock inconsistent"),
     _r(T.PYTHON_DEPS, 3.5, "lockfile needs to be updated", "uv lock stale"),
+    _r(T.PYTHON_DEPS, 4.0, "needs to be updated, but `--locked`", "uv.lock stale"),
     _r(T.PYTHON_DEPS, 3.0, "Failed building wheel for", "wheel build failed"),
     _r(
         T.PYTHON_DEPS,

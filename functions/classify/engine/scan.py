@@ -45,6 +45,11 @@ _PREFILTER = re2.compile(
         + "|".join(re.escape(s) for s in sorted({*_FRAMING, *NEEDLES}, key=len, reverse=True))
     ).encode("utf-8")
 )
+# Every rule whose needle lies inside a matched needle (overlapping needles share a match).
+_RULES_BY_NEEDLE: dict[bytes, tuple[int, ...]] = {
+    found.encode("utf-8"): tuple(i for i, r in enumerate(RULES) if r.needle in found)
+    for found in NEEDLES
+}
 _SCRIPT_END = (b"##[endgroup]", b"shell: ")
 
 
@@ -105,41 +110,60 @@ class Scanner:
         self._last_data, self._last_end = data, end
 
     def _scan(self, data: bytes, start: int, end: int) -> None:
-        tracker = self.tracker
-        cursor = start
         line_no = self._line_base
-        last_ls = -1
+        cursor = start
+        ls = -1
+        found: set[bytes] = set()
         for m in _PREFILTER.finditer(data, start, end):
-            ls = data.rfind(b"\n", 0, m.start()) + 1
-            if ls == last_ls:
-                continue
-            if ls < start:
-                ls = start
-            last_ls = ls
-            line_no += data.count(b"\n", cursor, ls)
-            cursor = ls
-            le = data.find(b"\n", ls, end)
-            if le < 0:
-                le = end
-            gh_step, content = line_text(data[ls:le])
-            before = tracker.current
-            if tracker.framing_line(content, gh_step, line_no):
-                if before is not tracker.current:
-                    self._on_step_change(before, data, ls, line_no)
-                step = tracker.current
-                if content.startswith("##[group]Run ") and step.start_line == line_no:
-                    step.command = _script(data, le)
-                if step.failure_line == line_no:
-                    self._keep_tail(step, data, ls, line_no)
-            self._match(tracker.current, content, data, ls, le, line_no)
+            at = data.rfind(b"\n", 0, m.start()) + 1
+            if at != ls:
+                if ls >= 0:
+                    self._line(data, ls, end, line_no, found)
+                    found = set()
+                line_no += data.count(b"\n", cursor, at)
+                cursor = ls = at
+            found.add(m.group())
+        if ls >= 0:
+            self._line(data, ls, end, line_no, found)
+
+    def _line(self, data: bytes, ls: int, end: int, line_no: int, found: set[bytes]) -> None:
+        tracker = self.tracker
+        le = data.find(b"\n", ls, end)
+        if le < 0:
+            le = end
+        gh_step, content = line_text(data[ls:le])
+        before = tracker.current
+        if tracker.framing_line(content, gh_step, line_no):
+            if before is not tracker.current:
+                self._on_step_change(before, data, ls, line_no)
+            step = tracker.current
+            if content.startswith("##[group]Run ") and step.start_line == line_no:
+                step.command = _script(data, le)
+            if step.failure_line == line_no:
+                self._keep_tail(step, data, ls, line_no)
+        rules: set[int] = set()
+        for needle in found:
+            rules.update(_RULES_BY_NEEDLE.get(needle, ()))
+        if rules:
+            self._match(tracker.current, content, sorted(rules), data, ls, le, line_no)
 
     def _on_step_change(self, previous: Step, data: bytes, ls: int, line_no: int) -> None:
         if not previous.passed and previous.failure_line is None and previous.hits:
             self._keep_tail(previous, data, ls, line_no)
 
-    def _match(self, step: Step, content: str, data: bytes, ls: int, le: int, line_no: int) -> None:
+    def _match(
+        self,
+        step: Step,
+        content: str,
+        rules: list[int],
+        data: bytes,
+        ls: int,
+        le: int,
+        line_no: int,
+    ) -> None:
         hit_here = False
-        for idx, rule in enumerate(RULES):
+        for idx in rules:
+            rule = RULES[idx]
             if rule.needle not in content:
                 continue
             if rule.regex is not None and not rule.regex.search(content):

@@ -117,7 +117,7 @@ class StepTracker:
         if prev.passed:
             prev.drop_lines()
         step = Step(index=len(self.steps), name=name[:200], framed=framed, start_line=line_no)
-        if len(self.steps) == 1 and not prev.hits and not prev.failed and line_no <= 1:
+        if len(self.steps) == 1 and not prev.hits and not prev.failed and line_no == 0:
             self.steps[0] = step
             step.index = 0
         else:
@@ -131,6 +131,10 @@ class StepTracker:
             if gh_step != self.current.name:
                 self.begin_step(gh_step, line_no, framed=True)
         if content.startswith("##["):
+            if not self.framing:
+                self.framing = "github"
+                if not self.steps[0].name:
+                    self.steps[0].name = "Set up job"
             if content.startswith("##[group]Run "):
                 if gh_step is None or gh_step == _UNKNOWN_STEP:
                     self.framing = self.framing or "github"
