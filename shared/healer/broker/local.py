@@ -62,7 +62,7 @@ def with_attributes(event: CloudEvent, extra: Mapping[str, str]) -> CloudEvent:
 
 def encode(event: CloudEvent) -> tuple[dict[str, str], bytes]:
     """Binary-mode HTTP form, as the broker's dispatcher sends it."""
-    from cloudevents.http import to_binary
+    from cloudevents.conversion import to_binary
 
     headers, body = to_binary(event)
     if body is None:

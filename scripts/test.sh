@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up, then lint, type-check (strict on shared/healer) and run every test tier.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/setup.sh
+.venv/bin/ruff check .
+.venv/bin/mypy
+.venv/bin/pytest -q "$@"
