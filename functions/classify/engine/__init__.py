@@ -103,4 +103,4 @@ def _excerpt(step: Step, decision: Decision) -> str:
     header = f"[step] {step.name}"
     if step.exit_code not in (None, 0):
         header += f" (exit code {step.exit_code})"
-    return render(numbered, header=header)
+    return render(numbered, header=header, first=step.start_line if step.name else None)

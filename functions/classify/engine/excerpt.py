@@ -33,6 +33,7 @@ def render(
     max_lines: int = MAX_LINES,
     max_bytes: int = MAX_BYTES,
     header: str = "",
+    first: int | None = None,
 ) -> str:
     """Join ``(line_no, text)`` in order, marking gaps and cutting to the budget.
 
@@ -41,7 +42,7 @@ def render(
     boundary, so the result is always valid UTF-8.
     """
     lines: list[str] = [header] if header else []
-    prev: int | None = None
+    prev: int | None = first
     for no, text in sorted(numbered):
         if prev is not None and no - prev > 1:
             lines.append(omitted(no - prev - 1))

@@ -151,6 +151,13 @@ RULES: tuple[Rule, ...] = (
         r"^\s*\d+:\d+\s+Error: .+\s(?:@?[\w-]+/)*[\w-]+$",
     ),
     _r(T.FRONTEND_LINT, 3.0, "too many warnings", "eslint max-warnings"),
+    _r(
+        T.FRONTEND_LINT,
+        3.0,
+        "ESLint",
+        "ESLint failure",
+        r"ESLint (?:couldn't|found)|part of core ESLint|^ESLint: \d|Oops! Something went wrong",
+    ),
     _r(T.FRONTEND_LINT, 3.5, "Code style issues", "prettier check"),
     _r(
         T.FRONTEND_LINT,

@@ -30,6 +30,7 @@ LOOKBEHIND = 32 * 1024
 LOOKAHEAD = 16 * 1024
 MAX_CARRY = 4 * BLOCK  # a "line" longer than this is split
 DECAY = 0.6  # each repeat of the same rule in a step counts 60% of the previous one
+SATURATED = 30  # past this many repeats a rule adds nothing and keeps no record
 
 _FRAMING = (
     "##[group]Run ",
@@ -43,6 +44,7 @@ _PREFILTER = re2.compile(
     (
         r"(?m)^(?:\x1b\[0K)*\$ |"
         + "|".join(re.escape(s) for s in sorted({*_FRAMING, *NEEDLES}, key=len, reverse=True))
+        + r"|\x1b\[|\^\[\["
     ).encode("utf-8")
 )
 # Every rule whose needle lies inside a matched needle (overlapping needles share a match).
@@ -50,6 +52,7 @@ _RULES_BY_NEEDLE: dict[bytes, tuple[int, ...]] = {
     found.encode("utf-8"): tuple(i for i, r in enumerate(RULES) if r.needle in found)
     for found in NEEDLES
 }
+_ESCAPES = {b"\x1b[", b"^[["}
 _SCRIPT_END = (b"##[endgroup]", b"shell: ")
 
 
@@ -141,6 +144,8 @@ class Scanner:
                 step.command = _script(data, le)
             if step.failure_line == line_no:
                 self._keep_tail(step, data, ls, line_no)
+        if _ESCAPES & found:  # colours may split a needle: look again at the cleaned line
+            found = {m.group() for m in _PREFILTER.finditer(content.encode("utf-8"))}
         rules: set[int] = set()
         for needle in found:
             rules.update(_RULES_BY_NEEDLE.get(needle, ()))
@@ -173,7 +178,9 @@ class Scanner:
                 weight = rule.boosted
             count = step.rule_counts.get(idx, 0)
             step.rule_counts[idx] = count + 1
-            contribution = weight * DECAY**count if count < 40 else 0.0
+            if count >= SATURATED:
+                continue
+            contribution = weight * DECAY**count
             step.scores[rule.type] = step.scores.get(rule.type, 0.0) + contribution
             hit = Hit(line_no, rule.type, rule.label, contribution, content[:500])
             step.recent.append(hit)
