@@ -151,6 +151,7 @@ RULES: tuple[Rule, ...] = (
         r"^\s*\d+:\d+\s+Error: .+\s(?:@?[\w-]+/)*[\w-]+$",
     ),
     _r(T.FRONTEND_LINT, 3.0, "too many warnings", "eslint max-warnings"),
+    _r(T.FRONTEND_LINT, 3.0, '"ruleId":', "eslint JSON message", r'"ruleId":"[^"]+","severity":2'),
     _r(
         T.FRONTEND_LINT,
         3.0,
