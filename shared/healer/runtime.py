@@ -81,7 +81,8 @@ def parse_cloudevent(headers: Mapping[str, str], body: bytes) -> CloudEvent:
         event = from_http(dict(headers), body)
     except GenericException as exc:
         raise InvalidInput(f"not a valid CloudEvent: {exc}") from exc
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, AttributeError) as exc:
+        # The SDK raises AttributeError for a structured body that is JSON but not an object.
         raise InvalidInput(f"not a valid CloudEvent: {exc}") from exc
     if event["specversion"] != "1.0":
         raise InvalidInput(f"specversion {event['specversion']!r} is not supported; expected '1.0'")

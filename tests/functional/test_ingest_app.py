@@ -328,6 +328,16 @@ def test_invalid_cloudevent_is_a_400(client: FlaskClient) -> None:
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("body", [b"null", b"[1]", b'"x"', b"7", b"{"])
+def test_structured_cloudevent_that_is_not_an_object_is_a_400(
+    client: FlaskClient, body: bytes
+) -> None:
+    headers = {"Content-Type": "application/cloudevents+json"}
+    response = client.post("/", headers=headers, data=body)
+    assert response.status_code == 400
+    assert "not a valid CloudEvent" in response.get_json()["detail"]
+
+
 def test_oversize_body_is_a_413(make_client: Client) -> None:
     client = make_client(max_body_bytes="2048")
     response = post(client, form_json, load("workflow_job-failure"))
