@@ -149,7 +149,18 @@ def cmd_dev(args: argparse.Namespace) -> int:
     def on_hop(hop: Any) -> None:
         print("\n".join(report.lines(report.record(hop))), flush=True)
 
-    server = dev.start(Services(Settings.load()), host=args.host, port=args.port, on_hop=on_hop)
+    from healer.broker.pipeline import offline_settings
+    from healer.broker.stages import repo_root
+
+    if not args.verbose:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    settings = offline_settings(Settings.load(), repo_root())
+    if settings.github_recorded_dir:
+        print(f"GitHub API: recorded responses from {settings.github_recorded_dir}")
+    services = Services(settings)
+    server = dev.start(
+        services, host=args.host, port=args.port, backoff_scale=args.backoff_scale, on_hop=on_hop
+    )
     path = f"/{server.broker.topology.namespace}/{server.broker.broker}"
     print(f"broker ingress  {server.ingress_url}/  (also {server.ingress_url}{path})")
     for name, url in sorted(server.stage_urls.items()):
@@ -224,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=8080, help="broker ingress port; stages use the next ones"
     )
     dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument(
+        "--backoff-scale",
+        type=float,
+        default=1.0,
+        help="multiply the Broker's retry delays (default 1)",
+    )
     dev.set_defaults(run=cmd_dev)
 
     status = sub.add_parser("status", help="tasks in the state store and dead-lettered events")

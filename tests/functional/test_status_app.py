@@ -157,3 +157,20 @@ def test_dead_letter_needs_a_cloudevent(client: flask.testing.FlaskClient) -> No
 def test_writes_elsewhere_are_rejected(client: flask.testing.FlaskClient) -> None:
     assert client.post("/api/status", json={}).status_code == 400
     assert client.get("/nowhere").status_code == 404
+
+
+def test_cli_status_lists_dead_letters_from_the_blob_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from functions.status import deadletters
+    from healer.cli import main
+
+    monkeypatch.setenv("HEALER_BLOB_DIR", str(tmp_path / "cli-blobs"))
+    monkeypatch.setenv("HEALER_CONFIG", str(tmp_path / "absent.json"))
+    deadletters.store(FileBlobStore(tmp_path / "cli-blobs"), dead_event())
+    assert main(["status", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["tasks"] == [] and [d["id"] for d in shown["dead_letters"]] == ["ev-1"]
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "0 tasks" in out and "1 dead letters" in out and "code=503" in out

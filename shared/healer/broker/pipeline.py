@@ -27,9 +27,11 @@ MANIFESTS = Path("knative") / "base"
 RECORDED_GITHUB = Path("examples") / "github"
 
 
-def offline_settings(settings: Settings, root: Path, blob_dir: str) -> Settings:
-    """Settings for a local replay: a scratch blob folder and recorded GitHub unless configured."""
-    if settings.blob_backend == "file" and settings.blob_dir == Settings.blob_dir:
+def offline_settings(settings: Settings, root: Path, blob_dir: str | None = None) -> Settings:
+    """Settings for local runs: recorded GitHub unless credentials are configured, and (given
+    ``blob_dir``) a scratch blob folder unless one is configured."""
+    default_blobs = settings.blob_backend == "file" and settings.blob_dir == Settings.blob_dir
+    if blob_dir is not None and default_blobs:
         settings = replace(settings, blob_dir=blob_dir)
     has_credentials = settings.github_token or (settings.github_app_id and settings.private_key())
     if not settings.github_recorded_dir and not has_credentials:
