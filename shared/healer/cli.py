@@ -264,3 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HealerError as exc:
         print(f"healer {args.command}: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
