@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from functions.classify.alerts import mask
 from healer.models import AlertDetected, Extra, FailureClassified
 from healer.vocabulary import AlertKind, FailureType
 
@@ -145,7 +146,7 @@ class ExtraSources:
         lines: list[tuple[int, str]] = []
         for stream in (response.json().get("data") or {}).get("result") or []:
             for ns, line in stream.get("values") or []:
-                lines.append((int(ns), str(line)[:LINE_CHARS]))
+                lines.append((int(ns), mask(str(line))[:LINE_CHARS]))
         if not lines:
             return Extra(
                 status="missing", detail=f"loki: no error lines for {service} in the last hour"

@@ -86,7 +86,8 @@ def memory_history(
 
 def _from_match(match: dict[str, Any]) -> HistoryEntry | None:
     content = str(match.get("content") or "")
-    meta = match.get("metadata") if isinstance(match.get("metadata"), dict) else {}
+    raw_meta = match.get("metadata")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     task = str(meta.get("task_id") or match.get("id") or "")
     if not (task or content):
         return None

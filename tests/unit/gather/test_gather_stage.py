@@ -282,3 +282,43 @@ def test_other_types_are_rejected(gatherer: Gatherer) -> None:
         match=r"gather accepts dev\.healer\.failure\.classified, dev\.healer\.remediation\.retry",
     ):
         gatherer(event)
+
+
+def test_configured_memory_and_loki_are_asked_and_fail_soft(routes: Routes, tmp_path: Path) -> None:
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(f"{request.method} {request.url.host}{request.url.path}")
+        if request.url.host == "memory":
+            match = {
+                "content": "Kept tables in an IndexMap",
+                "metadata": {"task_id": "acme-widgets-5001"},
+            }
+            return httpx.Response(200, json={"matches": [match]})
+        token = "ghp_" + "Z" * 36
+        line = ["1764600000000000000", f"ERROR auth failed for {token}"]
+        return httpx.Response(200, json={"data": {"result": [{"stream": {}, "values": [line]}]}})
+
+    configured = services(
+        routes,
+        tmp_path,
+        memory_enabled=True,
+        memory_url="http://memory",
+        loki_url="http://loki:3100",
+    )
+    gatherer = Gatherer(configured, transport=httpx.MockTransport(answer))
+
+    ctx = context(gatherer(classified_event(gatherer)))
+
+    assert asked == ["POST memory/memory/query", "GET loki/loki/api/v1/query_range"]
+    assert [(h.task_id, h.source) for h in ctx.history] == [("acme-widgets-5001", "memory")]
+    assert ctx.extras["loki"].status == "ok"
+    assert ctx.extras["loki"].data["lines"][0]["line"] == "ERROR auth failed for ***"
+
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    gatherer = Gatherer(configured, transport=httpx.MockTransport(down))
+    ctx = context(gatherer(classified_event(gatherer)))
+    assert ctx.history == [] and "history.memory: ConnectError" in ctx.missing
+    assert ctx.extras["loki"].status == "error"
