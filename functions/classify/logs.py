@@ -11,7 +11,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 if TYPE_CHECKING:
     from healer.models import Verdict
@@ -144,8 +144,7 @@ def tee_into(
         error = outcome["error"]
         assert isinstance(error, BaseException)
         raise error
-    verdict = outcome["verdict"]
-    return size, verdict  # type: ignore[return-value]
+    return size, cast("Verdict", outcome["verdict"])
 
 
 def fetch_and_classify(
