@@ -8,13 +8,10 @@ the bytes GitHub signed, or the candidates for them when only a parsed body surv
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
 
 from healer.errors import InvalidInput
 
@@ -127,6 +124,9 @@ def is_whole_event(value: object) -> bool:
 
 def from_whole_event(event: dict[str, Any]) -> Delivery:
     """Argo's HTTP trigger without a payload mapping: ``{context, data: base64(envelope)}``."""
+    import base64
+    import binascii
+
     data = event["data"]
     if isinstance(data, str):
         try:
@@ -143,6 +143,8 @@ def from_webhook(inbound: Inbound) -> Delivery:
     """A plain POST: GitHub itself, or Argo's HTTP trigger, or a client of the seed API."""
     content_type = inbound.header("content-type").split(";", 1)[0].strip().lower()
     if content_type == "application/x-www-form-urlencoded":
+        from urllib.parse import parse_qs
+
         try:
             fields = parse_qs(inbound.body.decode("utf-8"), strict_parsing=False)
         except UnicodeDecodeError:
