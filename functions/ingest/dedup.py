@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from functions.ingest.envelope import Delivery
-from functions.ingest.parse import Finding
+from functions.ingest.finding import Finding
 from healer.stores.blob import BlobStore
 from healer.stores.keys import delivery_key
 from healer.stores.state import StateStore

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from fnmatch import fnmatchcase
 
 from functions.ingest.fields import shown
-from functions.ingest.parse import Finding
+from functions.ingest.finding import Finding
 from healer.runtime import Skip
 from healer.settings import Settings
 

@@ -7,9 +7,9 @@ than double ingest's cold start); the tests validate every result with the model
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from functions.ingest.alerts import parse_alert
 from functions.ingest.fields import (
     at,
     integer,
@@ -21,38 +21,16 @@ from functions.ingest.fields import (
     shown,
     text,
 )
+from functions.ingest.finding import Finding
 from healer.runtime import Skip
-from healer.vocabulary import ALERT_FAILURE_TYPE, AlertKind, EventType
+from healer.vocabulary import AlertKind, EventType
+
+__all__ = ["Finding", "event_name_of", "parse"]
 
 CI_EVENTS = ("workflow_job", "workflow_run", "check_run", "check_suite")
-ALERT_ACTIONS = frozenset(
-    {"created", "reopened", "reintroduced", "auto_reopened", "reopened_by_user"}
-)
 ALERT_EVENTS = frozenset(kind.value for kind in AlertKind)
 ACTIONS_APP = "github-actions"
 _ACTIONS_JOB_URL = re.compile(r"/actions/runs/(\d{1,19})/job/(\d{1,19})")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """What a delivery reports, plus what the filters look at."""
-
-    event_type: EventType
-    data: dict[str, Any]
-    repository: str
-    run_id: int | str
-    attempt: int
-    identity: tuple[object, ...]  # upstream identity when there is no X-GitHub-Delivery
-    sender_login: str = ""
-    sender_type: str = ""
-    branch: str | None = None  # None: branch filters do not apply (alerts)
-    commit_message: str = ""
-    fork_head: str = ""  # the fork's full name when the code under test comes from a fork
-    failure_type: str = ""
-
-    @property
-    def is_alert(self) -> bool:
-        return self.event_type is EventType.ALERT_DETECTED
 
 
 def event_name_of(payload: dict[str, Any]) -> str:
@@ -80,7 +58,7 @@ def parse(event_name: str, payload: dict[str, Any]) -> Finding | Skip:
     if name in CI_EVENTS:
         return _ci(name, payload)
     if name in ALERT_EVENTS:
-        return _alert(AlertKind(name), payload)
+        return parse_alert(AlertKind(name), payload)
     return Skip(f"event {shown(name) or '(unknown)'} is not one Healer handles")
 
 
@@ -278,89 +256,3 @@ def _check_suite(
         fork_head=_fork_from_pulls(body.get("pull_requests")),
         **base,
     )
-
-
-def _alert(kind: AlertKind, payload: dict[str, Any]) -> Finding | Skip:
-    action = text(payload.get("action"))
-    alert = payload.get("alert")
-    if not isinstance(alert, dict):
-        return Skip(f"{kind.value} payload has no 'alert' object")
-    if action not in ALERT_ACTIONS:
-        return Skip(f"{kind.value} {shown(action) or '(no action)'}: not a new or reopened alert")
-    repo = repository(payload)
-    number = integer(alert.get("number"), "alert.number")
-    data: dict[str, Any] = {
-        "repository": repo,
-        "kind": kind.value,
-        "alert_number": number,
-        "action": action,
-        "html_url": text(alert.get("html_url")),
-        "sender": text(at(payload, "sender", "login")),
-        "installation_id": optional_integer(at(payload, "installation", "id")),
-        "delivery_id": "",
-        "archive_key": "",
-    }
-    data.update(_ALERT_DETAILS[kind](payload, alert))
-    run = f"{kind.value}-{number}"
-    identity = ("alert", repo, kind.value, number, action, text(alert.get("updated_at")))
-    return Finding(
-        EventType.ALERT_DETECTED,
-        data,
-        repo,
-        run,
-        1,
-        identity,
-        sender_login=data["sender"],
-        sender_type=text(at(payload, "sender", "type")),
-        failure_type=ALERT_FAILURE_TYPE[kind].value,
-    )
-
-
-def _dependabot(payload: dict[str, Any], alert: dict[str, Any]) -> dict[str, Any]:
-    advisory = obj(alert.get("security_advisory"))
-    vulnerability = obj(alert.get("security_vulnerability"))
-    return {
-        "severity": text(vulnerability.get("severity")) or text(advisory.get("severity")),
-        "summary": text(advisory.get("summary")),
-        "ecosystem": text(at(alert, "dependency", "package", "ecosystem")),
-        "package": text(at(alert, "dependency", "package", "name")),
-        "manifest_path": text(at(alert, "dependency", "manifest_path")),
-        "vulnerable_range": text(vulnerability.get("vulnerable_version_range")),
-        "patched_version": text(at(vulnerability, "first_patched_version", "identifier")),
-        "ghsa_id": text(advisory.get("ghsa_id")),
-        "cve_id": text(advisory.get("cve_id")),
-    }
-
-
-def _code_scanning(payload: dict[str, Any], alert: dict[str, Any]) -> dict[str, Any]:
-    rule = obj(alert.get("rule"))
-    instance = obj(alert.get("most_recent_instance"))
-    location = obj(instance.get("location"))
-    return {
-        "severity": text(rule.get("security_severity_level")) or text(rule.get("severity")),
-        "summary": text(rule.get("description")) or text(rule.get("name")),
-        "ref": text(payload.get("ref")) or text(instance.get("ref")),
-        "rule_id": text(rule.get("id")),
-        "tool": text(at(alert, "tool", "name")),
-        "location_path": text(location.get("path")),
-        "location_line": optional_integer(location.get("start_line")),
-    }
-
-
-def _secret_scanning(payload: dict[str, Any], alert: dict[str, Any]) -> dict[str, Any]:
-    # Only the secret's type is read; alert["secret"] (the value) is never touched.
-    display = text(alert.get("secret_type_display_name"))
-    secret_type = text(alert.get("secret_type"))
-    return {
-        "severity": "critical",
-        "summary": f"{display or secret_type or 'A secret'} committed to the repository",
-        "secret_type": secret_type,
-        "secret_type_display_name": display,
-    }
-
-
-_ALERT_DETAILS = {
-    AlertKind.DEPENDABOT: _dependabot,
-    AlertKind.CODE_SCANNING: _code_scanning,
-    AlertKind.SECRET_SCANNING: _secret_scanning,
-}
