@@ -5,7 +5,12 @@ first handling. For each function this prints, as medians over fresh processes:
 
 - import: ``create_app`` of the function (imports functions-framework, Flask and the function);
 - ready: from process start until the server answers its first request;
-- first: the first real request's latency (a recorded delivery for ingest, a GET for hello).
+- first: the first real request's latency (a recorded delivery for ingest, a GET for hello);
+- cold: process start until the first real request is answered, what a request arriving at a
+  scaled-to-zero service waits for beyond the pod's own start.
+
+Bytecode is cached (in a temporary ``PYTHONPYCACHEPREFIX``) and warmed by one unmeasured run,
+as it would be in a built image.
 
 Usage: ``.venv/bin/python bench/cold_start.py [--runs 5] [--stage ingest]``
 """
@@ -129,10 +134,15 @@ def main(argv: list[str] | None = None) -> int:
 
     env = dict(os.environ)
     env["HEALER_BLOB_DIR"] = tempfile.mkdtemp(prefix="healer-bench-")
+    env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="healer-pycache-")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("HEALER_WEBHOOK_SECRET", None)
+    os.environ.update(PYTHONPYCACHEPREFIX=env["PYTHONPYCACHEPREFIX"])
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     cases = [("hello", HELLO), ("ingest", ROOT / "functions" / "ingest" / "main.py")]
     results: dict[str, dict[str, float]] = {}
     for target, source in cases:
+        serve_and_measure(target, source, env)  # warm the bytecode cache
         imports, readies, firsts = [], [], []
         for _ in range(args.runs):
             imports.append(import_time(target, source))
@@ -145,11 +155,15 @@ def main(argv: list[str] | None = None) -> int:
             "import_ms": statistics.median(imports) * 1000,
             "ready_ms": statistics.median(readies) * 1000,
             "first_ms": statistics.median(firsts) * 1000,
+            "cold_ms": statistics.median(map(sum, zip(readies, firsts, strict=True))) * 1000,
         }
     print(f"cold start, median of {args.runs} fresh processes (python {sys.version.split()[0]})")
-    print(f"{'function':<10}{'import ms':>12}{'ready ms':>12}{'first req ms':>15}")
+    print(f"{'function':<10}{'import ms':>12}{'ready ms':>12}{'first req ms':>15}{'cold ms':>12}")
     for target, r in results.items():
-        print(f"{target:<10}{r['import_ms']:>12.1f}{r['ready_ms']:>12.1f}{r['first_ms']:>15.2f}")
+        print(
+            f"{target:<10}{r['import_ms']:>12.1f}{r['ready_ms']:>12.1f}"
+            f"{r['first_ms']:>15.2f}{r['cold_ms']:>12.1f}"
+        )
     base = results["hello"]
     for target, r in results.items():
         if target == "hello":
@@ -158,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{target} / hello: import {ratios['import_ms']:.2f}x, "
             f"ready {ratios['ready_ms']:.2f}x, "
-            f"first request {ratios['first_ms']:.2f}x (target <= 1.5x)"
+            f"first request {ratios['first_ms']:.2f}x, "
+            f"start to first answer {ratios['cold_ms']:.2f}x (target <= 1.5x)"
         )
     return 0
 
