@@ -12,6 +12,7 @@ import re
 
 import re2
 
+from functions.classify.engine.names import command_type
 from functions.classify.engine.rules import CANCEL_MARKERS, NEEDLES, RULES
 from functions.classify.engine.steps import (
     CONTEXT_AFTER,
@@ -24,6 +25,7 @@ from functions.classify.engine.steps import (
     StepTracker,
     line_text,
 )
+from healer.vocabulary import FailureType
 
 BLOCK = 1 << 20
 LOOKBEHIND = 32 * 1024
@@ -38,6 +40,7 @@ _FRAMING = (
     "Post job cleanup.",
     "Cleaning up orphan processes",
     'The command "',
+    "travis_time:start:",
     *CANCEL_MARKERS,
 )
 _PREFILTER = re2.compile(
@@ -53,6 +56,15 @@ _RULES_BY_NEEDLE: dict[bytes, tuple[int, ...]] = {
     for found in NEEDLES
 }
 _ESCAPES = {b"\x1b[", b"^[["}
+# What wraps a tool's line: an annotation, a workspace runner's package/task prefix
+# (turbo ``web:lint:``, pnpm -r ``packages/web test:``), a compose/updater ``name |`` column.
+_WRAPPER = re.compile(
+    r"^(?:##\[(?:error|warning)\]|(?:@[\w.-]+/)?[\w.-]+:[A-Za-z][\w:-]*: ?"
+    r"|(?:@[\w.-]+/)?[\w./-]+ [A-Za-z][\w:-]*: ?|[\w.-]+\s+\| ?)"
+)
+# A transient error that the tool says it is retrying is weak evidence: the retry may succeed.
+_RETRYING = re.compile(r"retry|retrying|tries remaining|will be retried|attempt \d+ of", re.I)
+RETRY_FACTOR = 0.25
 _SCRIPT_END = (b"##[endgroup]", b"shell: ")
 
 
@@ -144,8 +156,12 @@ class Scanner:
                 step.command = _script(data, le)
             if step.failure_line == line_no:
                 self._keep_tail(step, data, ls, line_no)
-        if _ESCAPES & found:  # colours may split a needle: look again at the cleaned line
-            found = {m.group() for m in _PREFILTER.finditer(content.encode("utf-8"))}
+        # Needles may overlap ("npm error code ECONNRESET"): collect every one on this line.
+        # Colours may split a needle, so a coloured line is searched again once cleaned.
+        if _ESCAPES & found:
+            found = _needles_in(content.encode("utf-8"), 0, None)
+        elif len(found) < 8:
+            found = _needles_in(data, ls, le)
         rules: set[int] = set()
         for needle in found:
             rules.update(_RULES_BY_NEEDLE.get(needle, ()))
@@ -167,22 +183,39 @@ class Scanner:
         line_no: int,
     ) -> None:
         hit_here = False
+        body: str | None = None
         for idx in rules:
             rule = RULES[idx]
             if rule.needle not in content:
                 continue
-            if rule.regex is not None and not rule.regex.search(content):
-                continue
+            m = None
+            if rule.regex is not None:
+                m = rule.regex.search(content)
+                if m is None:
+                    if body is None:
+                        body = _unwrap(content)
+                    m = rule.regex.search(body) if body != content else None
+                    if m is None:
+                        continue
             weight = rule.weight
-            if rule.boost is not None and rule.boost.search(step.context_text):
+            type_, label = rule.type, rule.label
+            if rule.command:
+                named = _failed_command(m)
+                if named is None:
+                    continue
+                type_, words = named
+                label = f"{rule.label} ({words})"
+            elif rule.boost is not None and rule.boost.search(step.context_text):
                 weight = rule.boosted
+            if type_ is FailureType.INFRA_NETWORK and _RETRYING.search(content):
+                weight *= RETRY_FACTOR
             count = step.rule_counts.get(idx, 0)
             step.rule_counts[idx] = count + 1
             if count >= SATURATED:
                 continue
             contribution = weight * DECAY**count
-            step.scores[rule.type] = step.scores.get(rule.type, 0.0) + contribution
-            hit = Hit(line_no, rule.type, rule.label, contribution, content[:500])
+            step.scores[type_] = step.scores.get(type_, 0.0) + contribution
+            hit = Hit(line_no, type_, label, contribution, content[:500])
             step.recent.append(hit)
             if len(step.hits) < MAX_HITS:
                 step.hits.append(hit)
@@ -211,6 +244,38 @@ class Scanner:
             step.keep_line(line_no, line_text(data[ls : le if le >= 0 else len(data)])[1])
             kept.append(line_no)
         step.tail = sorted(kept)
+
+
+def _needles_in(data: bytes, start: int, end: int | None) -> set[bytes]:
+    out: set[bytes] = set()
+    end = len(data) if end is None else end
+    pos = start
+    while (m := _PREFILTER.search(data, pos, end)) is not None:
+        out.add(m.group())
+        pos = m.start() + 1
+    return out
+
+
+def _unwrap(content: str) -> str:
+    """The tool's own line inside an annotation or a workspace runner's prefix."""
+    for _ in range(2):
+        m = _WRAPPER.match(content)
+        if m is None or not m.end():
+            break
+        content = content[m.end() :]
+    return content
+
+
+def _failed_command(m: re.Match[str] | None) -> tuple[FailureType, str] | None:
+    """The type a captured command or npm script points to (npm scripts read as ``npm run``)."""
+    if m is None:
+        return None
+    groups = m.groupdict()
+    script, cmd = groups.get("script"), groups.get("cmd")
+    text = f"npm run {script} " if script else ""
+    if cmd:
+        text += " ".join(part.rsplit("/", 1)[-1] for part in cmd.split()[:12])
+    return command_type(text)
 
 
 def _around(data: bytes, ls: int, le: int, line_no: int) -> list[tuple[int, str]]:

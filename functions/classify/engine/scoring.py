@@ -11,17 +11,38 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from functions.classify.engine.rules import NAME_RULES, PATH_RULES
+from functions.classify.engine.names import NAME_RULES, PATH_RULES, command_type
 from functions.classify.engine.steps import TAIL_LINES, Hit, Step, StepTracker
 from healer.vocabulary import Action, FailureType
 
 PASSED_FACTOR = 0.05
 BLOCK_BONUS = 0.5
-COMMAND_WEIGHT = 1.2
+COMMAND_WEIGHT = 1.6  # alone, enough to name a type (at low confidence) when the output is mute
+COMMAND_OTHER = 0.5  # share for types an earlier command in the same script points to
 JOB_WEIGHT = 0.6
 WORKFLOW_WEIGHT = 0.4
 PATH_WEIGHT = 0.3
 MIN_EVIDENCE = 1.5  # below this the log says too little to name a type
+# Evidence for ``general`` (Java, Go, C...) keeps stray words from naming a wrong type, but a
+# recognised wrapper around it (a container build running make) is still the failure's type.
+GENERAL_FACTOR = 0.5
+# A resolver that cannot reach its index reports "no matching version": with network errors in
+# the same step, those findings are the network's.
+NETWORK_CAUSE = 1.0
+_DEPS_TYPES = frozenset({FailureType.PYTHON_DEPS, FailureType.FRONTEND_DEPS, FailureType.RUST_DEPS})
+UNREACHABLE_LABELS = frozenset(
+    {
+        "pip: no matching distribution",
+        "pip: no satisfying version",
+        "cargo: dependency source",
+        "cargo: dependency fetch",
+        "uv download/build failed",
+        "npm registry 404",
+        "npm 404",
+        "no matching version",
+        "yarn: no versions",
+    }
+)
 
 
 @dataclass
@@ -55,8 +76,16 @@ def context_scores(
     """Weak evidence from names and paths; each source counts a type at most once."""
     scores: dict[FailureType, float] = defaultdict(float)
     notes: list[str] = []
+    last = command_type(command) if command else None
+    if last is not None:
+        scores[last[0]] += COMMAND_WEIGHT
+        notes.append(f"step runs '{last[1]}' ({last[0].value}, +{COMMAND_WEIGHT:g})")
+        for rule in NAME_RULES:
+            m = rule.pattern.search(command)
+            if m and rule.type not in scores:
+                scores[rule.type] += COMMAND_WEIGHT * COMMAND_OTHER
+                notes.append(f"step also mentions '{m.group(0)}' ({rule.type.value})")
     for text, weight, what in (
-        (command, COMMAND_WEIGHT, "step"),
         (job_name, JOB_WEIGHT, "job name"),
         (workflow_name, WORKFLOW_WEIGHT, "workflow name"),
     ):
@@ -116,6 +145,8 @@ def decide(
         changed_paths=changed_paths,
     )
     total: dict[FailureType, float] = dict(evidence)
+    if FailureType.GENERAL in total:
+        total[FailureType.GENERAL] *= GENERAL_FACTOR
     for t, v in ctx.items():
         total[t] = total.get(t, 0.0) + v
 
@@ -153,6 +184,10 @@ def decide(
             _key_hits(primary, None),
         )
     winner, top = ranked[0]
+    if _network_caused(primary, winner):
+        signals.append(f"{winner.value} findings follow network errors in the same step")
+        winner, top = FailureType.INFRA_NETWORK, max(top, total.get(FailureType.INFRA_NETWORK, 0))
+        ranked = [(winner, top), *[(t, v) for t, v in ranked if t is not winner]]
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     conf = confidence(top, second)
     if log_top < MIN_EVIDENCE:
@@ -166,6 +201,14 @@ def decide(
     signals.extend(ctx_notes[:4])
     action = Action.RERUN if winner is FailureType.INFRA_NETWORK else Action.FIX
     return Decision(winner, action, conf, primary, signals, _key_hits(primary, winner))
+
+
+def _network_caused(step: Step, winner: FailureType) -> bool:
+    if winner not in _DEPS_TYPES:
+        return False
+    if step.scores.get(FailureType.INFRA_NETWORK, 0.0) < NETWORK_CAUSE:
+        return False
+    return all(h.label in UNREACHABLE_LABELS for h in step.hits if h.type is winner)
 
 
 def _evidence_note(winner: FailureType, top: float, steps: Sequence[Step], blamed: set[int]) -> str:

@@ -19,6 +19,7 @@ _GH_PREFIX = re.compile(r"^([^\t]*)\t([^\t]*)\t(?=\ufeff?\d{4}-\d\d-\d\dT)")
 _TIMESTAMP = re.compile(r"^\ufeff?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?")
 _EXIT = re.compile(r"Process completed with exit code (\d+)")
 _TRAVIS_EXIT = re.compile(r"The command \"(.*)\" exited with (\d+)\.")
+_TRAVIS_TIME = re.compile(r"^travis_time:start:\w+")
 _UNKNOWN_STEP = "UNKNOWN STEP"
 
 MAX_HITS = 200  # hit records kept per step
@@ -161,6 +162,8 @@ class StepTracker:
         if content.startswith("Cleaning up orphan processes"):
             self.begin_step("Complete job", line_no, framed=True)
             return True
+        if content.startswith("travis_time:start:"):
+            content = _TRAVIS_TIME.sub("", content, count=1)
         if content.startswith("$ ") and self.framing in ("", "travis"):
             self.framing = "travis"
             self.begin_step(content, line_no, framed=False)
@@ -171,6 +174,8 @@ class StepTracker:
             if m:
                 code = int(m.group(2))
                 step = self.current
+                self.framing = self.framing or "travis"
+                step.command = step.command or m.group(1)
                 if code == 0:
                     step.passed = True
                 else:

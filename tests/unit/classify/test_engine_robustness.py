@@ -1,0 +1,506 @@
+# ruff: noqa: E501  (tool output samples are kept on one line each)
+"""Shapes real CI logs come in: other ecosystems, log formats, wrappers, retries, truncation.
+
+Every line here is hand-written in the shape the tool prints; none is copied from a real log.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from functions.classify.engine import classify_log
+from healer.models import Verdict
+
+
+def gha(*lines: str, eol: str = "\n") -> str:
+    return "".join(
+        f"2024-05-02T10:00:{i % 60:02d}.1234567Z {line}{eol}" for i, line in enumerate(lines)
+    )
+
+
+def step(command: str, *output: str, exit_code: int = 1) -> list[str]:
+    """One ``run:`` step as GitHub renders it, failing with ``exit_code`` (0: it passed)."""
+    lines = [
+        f"##[group]Run {command}",
+        command,
+        "shell: /usr/bin/bash -e {0}",
+        "##[endgroup]",
+        *output,
+    ]
+    if exit_code:
+        lines.append(f"##[error]Process completed with exit code {exit_code}.")
+    return lines
+
+
+def action(uses: str, *output: str, error: str = "") -> list[str]:
+    """A ``uses:`` step (composite or JavaScript action) that ends with an error annotation."""
+    lines = [f"##[group]Run {uses}", "with:", "  token: ***", "##[endgroup]", *output]
+    if error:
+        lines.append(f"##[error]{error}")
+    return lines
+
+
+def verdict_of(text: str) -> Verdict:
+    return classify_log([text])
+
+
+# --- other ecosystems are `general`, not a wrong specific type ---------------------------
+
+OTHER_ECOSYSTEMS = {
+    "maven_surefire": gha(
+        *step(
+            "mvn --batch-mode verify",
+            "[INFO] Results:",
+            "[ERROR] Failures: ",
+            "[ERROR]   OrderServiceTest.totals:41 expected: <3> but was: <2>",
+            "[ERROR] Tests run: 12, Failures: 1, Errors: 0, Skipped: 0",
+            "[INFO] BUILD FAILURE",
+            "[ERROR] Failed to execute goal org.apache.maven.plugins:maven-surefire-plugin:3.2.5:test (default-test) on project orders: There are test failures.",
+            "[ERROR] -> [Help 1]",
+        )
+    ),
+    "maven_compile": gha(
+        *step(
+            "mvn -B package",
+            "[ERROR] COMPILATION ERROR : ",
+            "[ERROR] /home/runner/work/shop/shop/src/main/java/shop/Cart.java:[14,9] cannot find symbol",
+            "[ERROR]   symbol:   class Item",
+            "[INFO] BUILD FAILURE",
+        )
+    ),
+    "gradle": gha(
+        *step(
+            "./gradlew build",
+            "> Task :app:test FAILED",
+            "CartTest > totals() FAILED",
+            "    org.opentest4j.AssertionFailedError at CartTest.kt:22",
+            "FAILURE: Build failed with an exception.",
+            "* What went wrong:",
+            "Execution failed for task ':app:test'.",
+            "BUILD FAILED in 41s",
+        )
+    ),
+    "go_test": gha(
+        *step(
+            "go test ./...",
+            "=== RUN   TestParseHeader",
+            '    header_test.go:18: got "a", want "b"',
+            "--- FAIL: TestParseHeader (0.00s)",
+            "FAIL",
+            "FAIL\texample.com/shop/header\t0.012s",
+            "ok  \texample.com/shop/cart\t0.020s",
+        )
+    ),
+    "go_build": "# example.com/shop/cart\ncart/cart.go:12:2: undefined: Item\ncart/cart.go:20:9: cannot use x (variable of type int) as string value in return statement\n",
+    "cpp_make": gha(
+        *step(
+            "make -j2",
+            "g++ -O2 -c src/parser.cpp -o build/parser.o",
+            "src/parser.cpp:41:5: error: 'tokens' was not declared in this scope",
+            "   41 |     tokens.push_back(t);",
+            "make: *** [Makefile:23: build/parser.o] Error 1",
+            exit_code=2,
+        )
+    ),
+    "cmake": 'CMake Error at CMakeLists.txt:12 (find_package):\n  Could not find a package configuration file provided by "Boost"\n-- Configuring incomplete, errors occurred!\n',
+    "dotnet": gha(
+        *step(
+            "dotnet build --configuration Release",
+            "/home/runner/work/api/api/src/Api/Program.cs(12,5): error CS0103: The name 'builder' does not exist in the current context [/home/runner/work/api/api/src/Api/Api.csproj]",
+            "Build FAILED.",
+        )
+    ),
+    "rspec": "Failures:\n\n  1) Cart totals sums items\n     Failure/Error: expect(cart.total).to eq(3)\n\n12 examples, 1 failure\n\nFailed examples:\n\nrspec ./spec/cart_spec.rb:5 # Cart totals sums items\n",
+    "shell_missing_tool": gha(
+        *step(
+            "./scripts/deploy.sh",
+            "./scripts/deploy.sh: line 4: docker-compose: command not found",
+            exit_code=127,
+        )
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_ECOSYSTEMS))
+def test_failures_outside_the_taxonomy_are_general(name: str) -> None:
+    verdict = verdict_of(OTHER_ECOSYSTEMS[name])
+    assert verdict.failure_type == "general", verdict.signals
+
+
+def test_maven_error_lines_are_not_helm_lint() -> None:
+    log = gha(
+        *step(
+            "mvn -B test",
+            "[ERROR] Errors: ",
+            "[ERROR]   ApiTest.loads » IllegalState Failed to load ApplicationContext",
+            "[ERROR] Tests run: 3, Failures: 0, Errors: 1, Skipped: 0",
+            "[ERROR] Please refer to /home/runner/work/a/a/target/surefire-reports for the individual test results.",
+        )
+    )
+    assert verdict_of(log).failure_type == "general"
+    helm = "==> Linting charts/web\n[ERROR] templates/deployment.yaml: unable to parse YAML: error converting YAML to JSON\n\nError: 1 chart(s) linted, 1 chart(s) failed\n"
+    assert verdict_of(helm).failure_type == "helm_template"
+
+
+# --- the failing step's own command is evidence when the output says little -------------
+
+COMMAND_ONLY = [
+    ("npm test", "frontend_test"),
+    ("npm run test:unit", "frontend_test"),
+    ("yarn test --ci", "frontend_test"),
+    ("pnpm test", "frontend_test"),
+    ("npx vitest run", "frontend_test"),
+    ("npx jest --coverage", "frontend_test"),
+    ("npm run lint", "frontend_lint"),
+    ("npx eslint .", "frontend_lint"),
+    ("npm run build", "frontend_build"),
+    ("npx tsc --noEmit", "frontend_typescript"),
+    ("cargo test --workspace", "rust_test"),
+    ("cargo build --release", "rust_build"),
+    ("pytest -q", "python_test"),
+    ("python -m pytest tests", "python_test"),
+    ("mypy src", "python_type"),
+    ("ruff check .", "python_lint"),
+]
+
+
+@pytest.mark.parametrize(("command", "label"), COMMAND_ONLY)
+def test_failing_step_command_names_the_type_when_output_is_silent(
+    command: str, label: str
+) -> None:
+    log = gha(
+        *step(
+            command,
+            "npm error Lifecycle script failed." if command.startswith("n") else "exit status 1",
+        )
+    )
+    verdict = verdict_of(log)
+    assert verdict.failure_type == label, verdict.signals
+    assert verdict.confidence <= 0.5
+
+
+def test_command_reported_failed_inside_a_wrapper_script() -> None:
+    log = gha(
+        *step(
+            "node scripts/release.mjs validate",
+            "Step validate failed: Command failed: npm run test:run",
+            "stderr | src/a.test.ts > parser > keeps order",
+            "warning: using fallback directory",
+        )
+    )
+    assert verdict_of(log).failure_type == "frontend_test"
+
+
+def test_npm_script_failure_lines_name_the_script() -> None:
+    npm7 = "npm error Lifecycle script `lint` failed with error:\nnpm error code 1\nnpm error path /w/app\nnpm error workspace web@1.0.0\nnpm error command failed\nnpm error command sh -c eslint src\n"
+    assert verdict_of(npm7).failure_type == "frontend_lint"
+    npm6 = "npm ERR! code ELIFECYCLE\nnpm ERR! errno 1\nnpm ERR! web@1.0.0 test: `jest --ci`\nnpm ERR! Exit status 1\nnpm ERR! Failed at the web@1.0.0 test script.\n"
+    assert verdict_of(npm6).failure_type == "frontend_test"
+
+
+def test_a_multi_command_script_leans_on_its_last_command() -> None:
+    log = gha(
+        "##[group]Run npm ci",
+        "npm ci",
+        "npm run build",
+        "shell: /usr/bin/bash -e {0}",
+        "##[endgroup]",
+        "added 120 packages in 3s",
+        "something went wrong",
+        "##[error]Process completed with exit code 1.",
+    )
+    assert verdict_of(log).failure_type == "frontend_build"
+
+
+# --- third-party and composite actions ---------------------------------------------------
+
+ACTIONS = [
+    (
+        "actions/setup-node@v4",
+        ["Attempting to download 20.x..."],
+        "getaddrinfo EAI_AGAIN nodejs.org",
+        "infra_network",
+    ),
+    (
+        "docker/build-push-action@v5",
+        ["#5 [2/4] RUN make"],
+        'buildx failed with: ERROR: failed to solve: process "/bin/sh -c make" did not complete successfully: exit code: 2',
+        "docker_build",
+    ),
+    (
+        "github/codeql-action/analyze@v3",
+        ["Finalizing database at /home/runner/work/_temp/codeql_databases/javascript."],
+        'Encountered a fatal error while running "/opt/hostedtoolcache/CodeQL/bin/codeql database finalize". Exit code was 32.',
+        "security_code_scan",
+    ),
+    (
+        "helm/chart-testing-action@v2.6.1",
+        [],
+        "The process '/usr/bin/ct' failed with exit code 1",
+        "helm_template",
+    ),
+    (
+        "azure/k8s-deploy@v5",
+        ["Deploying manifests"],
+        "Error: error: the server could not find the requested resource",
+        "k8s_manifest",
+    ),
+    ("ibiqlik/action-yamllint@v3", [], "Process completed with exit code 1.", "yaml_syntax"),
+    (
+        "gitleaks/gitleaks-action@v2",
+        [],
+        "The process '/tmp/gitleaks' failed with exit code 1",
+        "security_secret",
+    ),
+    (
+        "rustsec/audit-check@v1.4.1",
+        [],
+        "Critical vulnerabilities were found, marking check as failed",
+        "security_audit",
+    ),
+    (
+        "dependabot/fetch-metadata@v2",
+        [],
+        "PR is not from Dependabot, nothing to do.",
+        "security_dependabot",
+    ),
+    (
+        "github/dependabot-action@main",
+        ["updater | 2024/05/02 10:00:01 INFO <job_1> Starting job processing"],
+        "Dependabot encountered an error performing the update",
+        "security_dependabot",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("uses", "output", "error", "label"), ACTIONS, ids=[a[0].split("@")[0] for a in ACTIONS]
+)
+def test_failing_action_step(uses: str, output: list[str], error: str, label: str) -> None:
+    log = gha(
+        "##[group]Run actions/checkout@v4", "##[endgroup]", *action(uses, *output, error=error)
+    )
+    verdict = verdict_of(log)
+    assert verdict.failure_type == label, verdict.signals
+    assert verdict.failing_step == f"Run {uses}"
+
+
+# --- log formats -----------------------------------------------------------------------
+
+
+def test_gh_run_view_log_failed_format() -> None:
+    lines = [
+        "##[group]Run cargo test --locked",
+        "cargo test --locked",
+        "##[endgroup]",
+        "---- parser::nested stdout ----",
+        "thread 'parser::nested' panicked at src/parser.rs:10:5:",
+        "test result: FAILED. 3 passed; 1 failed; 0 ignored",
+        "##[error]Process completed with exit code 101.",
+    ]
+    text = "".join(
+        f"test\tRun cargo test --locked\t2024-05-02T10:00:0{i}.5Z {line}\n"
+        for i, line in enumerate(lines)
+    )
+    verdict = verdict_of(text)
+    assert verdict.failure_type == "rust_test"
+    assert verdict.failing_step == "Run cargo test --locked"
+
+
+def test_crlf_line_endings() -> None:
+    log = gha(
+        *step(
+            "pytest",
+            "FAILED tests/test_a.py::test_b - assert 1 == 2",
+            "==== 1 failed, 4 passed in 0.20s ====",
+        ),
+        eol="\r\n",
+    )
+    assert verdict_of(log).failure_type == "python_test"
+    bare = "src/a.ts(3,7): error TS2322: Type 'string' is not assignable to type 'number'.\r\nFound 1 error.\r\n"
+    assert verdict_of(bare).failure_type == "frontend_typescript"
+
+
+def test_truncated_log_with_only_the_tail() -> None:
+    log = gha(
+        "    def test_add():",
+        ">       assert add(1, 2) == 4",
+        "E       assert 3 == 4",
+        "",
+        "tests/test_math.py:5: AssertionError",
+        "##[error]Process completed with exit code 1.",
+        "Post job cleanup.",
+    )
+    assert verdict_of(log).failure_type == "python_test"
+
+
+def test_error_only_in_an_annotation_line() -> None:
+    log = gha(
+        *step(
+            "make check",
+            "##[error]src/app.ts(4,1): error TS2304: Cannot find name 'foo'.",
+            exit_code=2,
+        ),
+    )
+    assert verdict_of(log).failure_type == "frontend_typescript"
+    only = gha(
+        "##[group]Run ./ci.sh",
+        "##[endgroup]",
+        "##[error]FAILED tests/test_api.py::test_get - KeyError: 'id'",
+    )
+    assert verdict_of(only).failure_type == "python_test"
+
+
+def test_workspace_runner_prefixes() -> None:
+    turbo = gha(
+        *step(
+            "npx turbo run lint",
+            "@acme/web:lint: /home/runner/work/m/m/apps/web/src/a.ts",
+            "@acme/web:lint:   3:7  error  'x' is assigned a value but never used  @typescript-eslint/no-unused-vars",
+            "@acme/web:lint: ✖ 1 problem (1 error, 0 warnings)",
+            "@acme/web#lint: command (/home/runner/work/m/m/apps/web) /usr/local/bin/npm run lint exited (1)",
+        )
+    )
+    assert verdict_of(turbo).failure_type == "frontend_lint"
+    pnpm_recursive = gha(
+        *step(
+            "pnpm -r test",
+            "packages/core test: FAIL src/parse.test.ts > parse > keeps order",
+            "packages/core test:  Test Files  1 failed | 2 passed (3)",
+            "packages/core test: Failed",
+        )
+    )
+    assert verdict_of(pnpm_recursive).failure_type == "frontend_test"
+    lerna = "lerna ERR! npm run test exited 1 in '@acme/api'\n"
+    assert verdict_of(lerna).failure_type == "frontend_test"
+
+
+def test_pytest_assertion_block_without_summary() -> None:
+    text = "_______________________________ test_total ________________________________\n\n    def test_total():\n>       assert total([1, 2]) == 4\nE       AssertionError: assert 3 == 4\nE        +  where 3 = total([1, 2])\n\ntests/test_cart.py:9: AssertionError\n"
+    assert verdict_of(text).failure_type == "python_test"
+
+
+def test_rustfmt_check_diff_is_the_rust_lint_type() -> None:
+    """No dedicated formatter type exists; rust_clippy is the Rust lint specialist's type."""
+    log = gha(
+        *step(
+            "cargo fmt --all -- --check",
+            "Diff in /home/runner/work/app/app/src/main.rs at line 3:",
+            " fn main() {",
+            "-    let x=1;",
+            "+    let x = 1;",
+        )
+    )
+    assert verdict_of(log).failure_type == "rust_clippy"
+    bare = "Diff in src/lib.rs:12:\n-fn f( ) {}\n+fn f() {}\n"
+    assert verdict_of(bare).failure_type == "rust_clippy"
+
+
+def test_formatter_checks() -> None:
+    prettier = gha(
+        *step(
+            "npx prettier --check .",
+            "Checking formatting...",
+            "[warn] src/app.tsx",
+            "[warn] Code style issues found in the above file. Run Prettier with --write to fix.",
+        )
+    )
+    assert verdict_of(prettier).failure_type == "frontend_lint"
+    black = gha(
+        *step(
+            "black --check .",
+            "would reformat /home/runner/work/a/a/src/a.py",
+            "",
+            "Oh no! 💥 💔 💥",
+            "1 file would be reformatted, 9 files would be left unchanged.",
+        )
+    )
+    assert verdict_of(black).failure_type == "python_lint"
+
+
+PRE_COMMIT = [
+    ("ruff", "python_lint"),
+    ("black", "python_lint"),
+    ("mypy", "python_type"),
+    ("eslint", "frontend_lint"),
+    ("prettier", "frontend_lint"),
+    ("yamllint", "yaml_syntax"),
+    ("check-yaml", "yaml_syntax"),
+    ("gitleaks", "security_secret"),
+    ("actionlint", "github_workflow"),
+    ("fmt", "rust_clippy"),
+    ("clippy", "rust_clippy"),
+]
+
+
+@pytest.mark.parametrize(("hook", "label"), PRE_COMMIT)
+def test_pre_commit_hook_failure_maps_to_the_hook_tool(hook: str, label: str) -> None:
+    log = gha(
+        *step(
+            "pre-commit run --all-files --show-diff-on-failure",
+            "trim trailing whitespace.................................................Passed",
+            f"{hook.replace('-', ' ')}.......................................................Failed",
+            f"- hook id: {hook}",
+            "- exit code: 1",
+            "",
+            "some/file: problem reported by the hook",
+        )
+    )
+    assert verdict_of(log).failure_type == label
+
+
+def test_travis_command_exit_line() -> None:
+    log = 'travis_fold:start:install\r\n$ npm ci\r\nadded 310 packages in 6s\r\ntravis_fold:end:install\r\n$ npm test\r\n> web@1.0.0 test\r\n> mocha\r\n\r\n  cart\r\n    1) adds items\r\n\r\n  0 passing (20ms)\r\n  1 failing\r\n\r\nThe command "npm test" exited with 1.\r\n'
+    verdict = verdict_of(log)
+    assert verdict.failure_type == "frontend_test"
+    only_exit = 'Done. Your build exited with 1.\nThe command "npm test" exited with 1.\n'
+    assert verdict_of(only_exit).failure_type == "frontend_test"
+
+
+def test_circleci_like_bare_output() -> None:
+    text = "#!/bin/bash -eo pipefail\npython -m pytest -q\n.....F\n=================================== FAILURES ===================================\nFAILED tests/test_io.py::test_read - OSError: boom\n1 failed, 5 passed in 0.31s\n\nExited with code exit status 1\n"
+    assert verdict_of(text).failure_type == "python_test"
+
+
+# --- transient network noise versus the real failure ---------------------------------------
+
+
+def test_retried_download_does_not_beat_the_real_failure() -> None:
+    log = gha(
+        *step(
+            "cargo test",
+            "warning: spurious network error (2 tries remaining): [28] Timeout was reached (Connection timed out after 30001 milliseconds)",
+            "  Downloaded serde v1.0.200",
+            "   Compiling app v0.1.0 (/home/runner/work/app/app)",
+            "---- cart::totals stdout ----",
+            "thread 'cart::totals' panicked at src/cart.rs:40:9:",
+            "test result: FAILED. 10 passed; 1 failed; 0 ignored",
+            exit_code=101,
+        )
+    )
+    assert verdict_of(log).failure_type == "rust_test"
+    pip = gha(
+        *step(
+            "pip install -r requirements.txt && pytest",
+            "WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection broken by 'ReadTimeoutError(\"HTTPSConnectionPool(host='pypi.org', port=443): Read timed out. (read timeout=15)\")': /simple/requests/",
+            "Successfully installed requests-2.32.0",
+            "FAILED tests/test_api.py::test_get - assert 500 == 200",
+            "========================= 1 failed, 3 passed in 1.02s =========================",
+        )
+    )
+    assert verdict_of(pip).failure_type == "python_test"
+
+
+def test_network_failure_that_never_recovered_is_a_rerun() -> None:
+    log = gha(
+        *step(
+            "npm ci",
+            "npm warn retrying fetch of https://registry.npmjs.org/left-pad after ECONNRESET",
+            "npm error code ECONNRESET",
+            "npm error network aborted",
+            "npm error network This is a problem related to network connectivity.",
+        )
+    )
+    verdict = verdict_of(log)
+    assert verdict.failure_type == "infra_network"
+    assert verdict.action == "rerun"
