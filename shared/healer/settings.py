@@ -75,6 +75,10 @@ class Settings:
     # Kubernetes.
     namespace: str = "cto"
     coderun_outbox: str = ".healer/outbox"
+    configmap_name: str = "healer-state"  # the configmap state backend's ConfigMap
+    configmap_shards: int = 1  # >1 spreads keys over name-0 … name-N-1 by key hash
+    kube_api_url: str = ""  # explicit API server URL (tests, kubectl proxy); else in-cluster
+    kube_timeout: float = 5.0
 
     @classmethod
     def load(

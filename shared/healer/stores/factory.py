@@ -29,4 +29,10 @@ def state_store(settings: Settings) -> StateStore:
         from healer.stores.redis import RedisStateStore
 
         return RedisStateStore.from_url(settings.redis_url)
-    raise InvalidInput(f"state_backend {settings.state_backend!r} is not one of: memory, redis")
+    if settings.state_backend == "configmap":
+        from healer.stores.configmap import ConfigMapStateStore
+
+        return ConfigMapStateStore.from_settings(settings)
+    raise InvalidInput(
+        f"state_backend {settings.state_backend!r} is not one of: memory, redis, configmap"
+    )

@@ -1,4 +1,5 @@
-"""One state-store suite, run over the in-process store and Redis (a real redis-server)."""
+"""One state-store suite, run over the in-process store, Redis (a real redis-server) and
+ConfigMaps (the real kubernetes client against a local Kubernetes API server)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 import pytest
+from k8s_api import KubeApi
 
 if TYPE_CHECKING:
     from conftest import DisposableRedis
 
+from healer.settings import Settings
+from healer.stores.configmap import ConfigMapStateStore
 from healer.stores.exceptions import StoreUnavailable
+from healer.stores.factory import state_store
 from healer.stores.memory import MemoryStateStore
 from healer.stores.redis import RedisStateStore
 from healer.stores.state import StateStore
@@ -24,10 +29,25 @@ pytestmark = pytest.mark.integration
 T = TypeVar("T")
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(scope="module")
+def kube_api() -> Iterator[KubeApi]:
+    with KubeApi() as api:
+        yield api
+
+
+@pytest.fixture(params=["memory", "redis", "configmap"])
 def store(request: pytest.FixtureRequest) -> Iterator[StateStore]:
     if request.param == "memory":
         yield MemoryStateStore()
+        return
+    if request.param == "configmap":
+        api: KubeApi = request.getfixturevalue("kube_api")
+        api.reset()
+        settings = Settings(state_backend="configmap", kube_api_url=api.url, namespace="cto")
+        configmap_store = state_store(settings)
+        assert isinstance(configmap_store, ConfigMapStateStore)
+        yield configmap_store
+        configmap_store.api.close()
         return
     url = request.getfixturevalue("redis_url")
     redis_store = RedisStateStore.from_url(url)

@@ -1,0 +1,347 @@
+"""A small Kubernetes API server for ConfigMaps, so the real ``kubernetes`` client is tested.
+
+It speaks the REST shapes the client relies on: ``resourceVersion`` bumped on every write,
+optimistic-concurrency ``409 Conflict`` on a stale PUT, ``409 AlreadyExists`` on a second
+create, ``404 NotFound`` and ``Status`` bodies like the real API server's. Switches simulate
+an outage (503 or a dropped connection), missing RBAC verbs (403) and injected conflicts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import threading
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+_COLLECTION = re.compile(r"^/api/v1/namespaces/([a-z0-9.-]+)/configmaps$")
+_ITEM = re.compile(r"^/api/v1/namespaces/([a-z0-9.-]+)/configmaps/([a-z0-9.-]+)$")
+_DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+MAX_CONFIGMAP_BYTES = 1024 * 1024
+_MERGE_PATCH_TYPES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
+
+
+def status_body(code: int, reason: str, message: str, name: str = "") -> dict[str, Any]:
+    """A ``Status`` object as the API server returns it for failures."""
+    body: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    if name:
+        body["details"] = {"name": name, "kind": "configmaps"}
+    return body
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, reason: str, message: str, name: str = "") -> None:
+        super().__init__(message)
+        self.body = status_body(code, reason, message, name)
+        self.code = code
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch (strategic merge acts the same on ConfigMap maps)."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = _merge_patch(result.get(key), value)
+    return result
+
+
+class ConfigMapRegistry:
+    """The stored objects, behind one lock: every write is atomic, like etcd's."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.objects: dict[tuple[str, str], dict[str, Any]] = {}
+        self.revision = 100
+
+    def _stamp(self, obj: dict[str, Any]) -> dict[str, Any]:
+        self.revision += 1
+        obj["metadata"]["resourceVersion"] = str(self.revision)
+        return json.loads(json.dumps(obj))  # hand out copies, never the stored object
+
+    @staticmethod
+    def _validate(obj: dict[str, Any], name: str) -> None:
+        data = obj.get("data") or {}
+        if not isinstance(data, dict):
+            raise ApiError(400, "BadRequest", "data must be a map of strings", name)
+        for key, value in data.items():
+            if not _DATA_KEY.match(key) or len(key) > 253 or key in {".", ".."}:
+                raise ApiError(
+                    422, "Invalid", f'ConfigMap "{name}" is invalid: data[{key}]: Invalid value',
+                    name,
+                )
+            if not isinstance(value, str):
+                raise ApiError(400, "BadRequest", f"data[{key}] must be a string", name)
+        size = sum(len(k) + len(v.encode()) for k, v in data.items())
+        if size > MAX_CONFIGMAP_BYTES:
+            raise ApiError(
+                422, "Invalid",
+                f'ConfigMap "{name}" is invalid: []: Too long: may not be more than '
+                f"{MAX_CONFIGMAP_BYTES} bytes",
+                name,
+            )
+
+    def get(self, ns: str, name: str) -> dict[str, Any]:
+        with self.lock:
+            obj = self.objects.get((ns, name))
+            if obj is None:
+                raise ApiError(404, "NotFound", f'configmaps "{name}" not found', name)
+            return json.loads(json.dumps(obj))
+
+    def list(self, ns: str, selector: dict[str, str]) -> dict[str, Any]:
+        with self.lock:
+            items = [
+                json.loads(json.dumps(obj))
+                for (space, _), obj in sorted(self.objects.items())
+                if space == ns
+                and all(obj["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())
+            ]
+            return {
+                "kind": "ConfigMapList",
+                "apiVersion": "v1",
+                "metadata": {"resourceVersion": str(self.revision)},
+                "items": items,
+            }
+
+    def create(self, ns: str, obj: dict[str, Any]) -> dict[str, Any]:
+        name = str(obj.get("metadata", {}).get("name") or "")
+        if not name:
+            raise ApiError(422, "Invalid", "ConfigMap is invalid: metadata.name: Required value")
+        self._validate(obj, name)
+        with self.lock:
+            if (ns, name) in self.objects:
+                raise ApiError(409, "AlreadyExists", f'configmaps "{name}" already exists', name)
+            obj = {**obj, "apiVersion": "v1", "kind": "ConfigMap"}
+            obj["metadata"] = {
+                **obj["metadata"],
+                "namespace": ns,
+                "uid": str(uuid.uuid4()),
+                "creationTimestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+            self.objects[(ns, name)] = obj
+            return self._stamp(obj)
+
+    def replace(
+        self, ns: str, name: str, obj: dict[str, Any], conflict: bool = False
+    ) -> dict[str, Any]:
+        if obj.get("metadata", {}).get("name") != name:
+            raise ApiError(400, "BadRequest", "the name of the object does not match the URL")
+        with self.lock:
+            return self._replace_locked(ns, name, obj, conflict)
+
+    def _replace_locked(
+        self, ns: str, name: str, obj: dict[str, Any], conflict: bool
+    ) -> dict[str, Any]:
+        current = self.objects.get((ns, name))
+        if current is None:
+            raise ApiError(404, "NotFound", f'configmaps "{name}" not found', name)
+        sent = obj["metadata"].get("resourceVersion")
+        if conflict or (sent and sent != current["metadata"]["resourceVersion"]):
+            raise ApiError(
+                409, "Conflict",
+                f'Operation cannot be fulfilled on configmaps "{name}": the object has '
+                "been modified; please apply your changes to the latest version and try again",
+                name,
+            )
+        self._validate(obj, name)
+        kept = {k: current["metadata"][k] for k in ("namespace", "uid", "creationTimestamp")}
+        stored = {**obj, "apiVersion": "v1", "kind": "ConfigMap"}
+        stored["metadata"] = {**obj["metadata"], **kept, "name": name}
+        self.objects[(ns, name)] = stored
+        return self._stamp(stored)
+
+    def patch(self, ns: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``patch`` into the current object; a resourceVersion in it is a precondition."""
+        with self.lock:
+            current = self.objects.get((ns, name))
+            if current is None:
+                raise ApiError(404, "NotFound", f'configmaps "{name}" not found', name)
+            merged = _merge_patch(current, patch)
+            if not (patch.get("metadata") or {}).get("resourceVersion"):
+                merged["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            return self._replace_locked(ns, name, merged, conflict=False)
+
+    def delete(self, ns: str, name: str) -> dict[str, Any]:
+        with self.lock:
+            if self.objects.pop((ns, name), None) is None:
+                raise ApiError(404, "NotFound", f'configmaps "{name}" not found', name)
+            self.revision += 1
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": {"name": name, "kind": "configmaps"},
+        }
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients hanging up (dropped-connection tests, pooled sockets) are not errors."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class KubeApi:
+    """The server and its switches. Use as a context manager; ``url`` is its base URL."""
+
+    def __init__(self) -> None:
+        self.registry = ConfigMapRegistry()
+        self.outage: str | None = None  # None | "unavailable" (503) | "drop" (close the socket)
+        self.forbidden_verbs: set[str] = set()
+        self.conflicts_to_inject = 0
+        self.requests: Counter[str] = Counter()  # RBAC verb -> count
+        self._switch_lock = threading.Lock()
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> KubeApi:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def reset(self) -> None:
+        self.registry = ConfigMapRegistry()
+        self.outage = None
+        self.forbidden_verbs = set()
+        self.conflicts_to_inject = 0
+        self.requests.clear()
+
+    def take_injected_conflict(self) -> bool:
+        with self._switch_lock:
+            if self.conflicts_to_inject > 0:
+                self.conflicts_to_inject -= 1
+                return True
+            return False
+
+    def configmap(self, namespace: str, name: str) -> dict[str, Any]:
+        """A copy of the stored object; KeyError when there is none."""
+        try:
+            return self.registry.get(namespace, name)
+        except ApiError as exc:
+            raise KeyError(f"{namespace}/{name}") from exc
+
+
+_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+def _handler_for(api: KubeApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body leave at once, no 40 ms ACK stall
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            return
+
+        def _send(self, code: int, body: dict[str, Any]) -> None:
+            payload = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _body(self) -> Any:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                return json.loads(raw or b"{}")
+            except ValueError as exc:
+                raise ApiError(400, "BadRequest", f"invalid JSON body: {exc}") from exc
+
+        def _handle(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            item, collection = _ITEM.match(parts.path), _COLLECTION.match(parts.path)
+            verb = ("get" if item else "list") if method == "GET" else _VERBS[method]
+            body = self._body() if method in {"POST", "PUT", "PATCH"} else None
+            api.requests[verb] += 1
+            if api.outage == "drop":
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            try:
+                if api.outage == "unavailable":
+                    raise ApiError(503, "ServiceUnavailable", "the server is currently unable "
+                                   "to handle the request")
+                ns = (item or collection).group(1) if (item or collection) else ""
+                if verb in api.forbidden_verbs:
+                    target = f'configmaps "{item.group(2)}"' if item else '"configmaps"'
+                    raise ApiError(
+                        403, "Forbidden",
+                        f'{target} is forbidden: User "system:serviceaccount:{ns}:healer" cannot '
+                        f'{verb} resource "configmaps" in API group "" in the namespace "{ns}"',
+                    )
+                self._send(*self._dispatch(method, parts.query, item, collection, body))
+            except ApiError as err:
+                self._send(err.code, err.body)
+
+        def _dispatch(
+            self,
+            method: str,
+            query: str,
+            item: re.Match[str] | None,
+            collection: re.Match[str] | None,
+            body: Any,
+        ) -> tuple[int, dict[str, Any]]:
+            registry = api.registry
+            if collection and method == "GET":
+                selector = parse_qs(query).get("labelSelector", [""])[0]
+                pairs = dict(p.split("=", 1) for p in selector.split(",") if "=" in p)
+                return 200, registry.list(collection.group(1), pairs)
+            if collection and method == "POST":
+                return 201, registry.create(collection.group(1), body)
+            if item is None:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            ns, name = item.group(1), item.group(2)
+            if method == "GET":
+                return 200, registry.get(ns, name)
+            if method == "PUT":
+                return 200, registry.replace(ns, name, body, api.take_injected_conflict())
+            if method == "PATCH":
+                kind = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+                if kind not in _MERGE_PATCH_TYPES:
+                    raise ApiError(415, "UnsupportedMediaType", f"patch type {kind} unsupported")
+                return 200, registry.patch(ns, name, body)
+            if method == "DELETE":
+                return 200, registry.delete(ns, name)
+            raise ApiError(405, "MethodNotAllowed", f"{method} is not supported")
+
+        def do_GET(self) -> None:
+            self._handle("GET")
+
+        def do_POST(self) -> None:
+            self._handle("POST")
+
+        def do_PUT(self) -> None:
+            self._handle("PUT")
+
+        def do_PATCH(self) -> None:
+            self._handle("PATCH")
+
+        def do_DELETE(self) -> None:
+            self._handle("DELETE")
+
+    return Handler
