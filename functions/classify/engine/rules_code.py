@@ -55,6 +55,12 @@ CODE_RULES: tuple[Rule, ...] = (
     _r(T.RUST_DEPS, 2.5, "forgotten to be re-vendored", "cargo: vendored source"),
     _r(T.RUST_DEPS, 3.0, "failed to parse lock file", "Cargo.lock unreadable"),
     _r(T.RUST_DEPS, 2.5, "is not supported by the following package", "rustc too old for dep"),
+    _r(
+        T.RUST_DEPS,
+        3.0,
+        "cannot be built because it requires rustc",
+        "dependency needs newer rustc",
+    ),
     _r(T.RUST_DEPS, 2.5, "failed to get `", "cargo: dependency fetch", r"failed to get `\S+` as a"),
     _r(T.RUST_DEPS, 3.0, "failed to resolve patches", "cargo: patch resolution"),
     # --- Frontend -------------------------------------------------------------------------
@@ -62,6 +68,8 @@ CODE_RULES: tuple[Rule, ...] = (
     _r(T.FRONTEND_DEPS, 4.0, "code E40", "npm registry 404", r"npm (?:ERR!|error) code E40[34]"),
     _r(T.FRONTEND_DEPS, 3.0, "404 Not Found", "npm 404", r"npm (?:ERR!|error) 404"),
     _r(T.FRONTEND_DEPS, 4.0, "ETARGET", "npm ETARGET"),
+    _r(T.FRONTEND_DEPS, 3.0, 'defines "packageManager"', "package manager version mismatch"),
+    _r(T.FRONTEND_DEPS, 3.0, "This project is configured to use", "corepack package manager"),
     _r(
         T.FRONTEND_DEPS,
         3.5,
@@ -284,6 +292,18 @@ CODE_RULES: tuple[Rule, ...] = (
     _r(T.PYTHON_DEPS, 3.5, "lockfile needs to be updated", "uv lock stale"),
     _r(T.PYTHON_DEPS, 4.0, "needs to be updated, but `--locked`", "uv.lock stale"),
     _r(T.PYTHON_DEPS, 3.0, "Failed building wheel for", "wheel build failed"),
+    _r(T.PYTHON_DEPS, 2.5, "error: subprocess-exited-with-error", "package build subprocess"),
+    _r(T.PYTHON_DEPS, 3.0, "supported Python range", "poetry Python range"),
+    _r(
+        T.PYTHON_DEPS,
+        3.5,
+        "Pipfile.lock",
+        "Pipfile.lock stale",
+        r"Pipfile\.lock \([^)]*\) is out of date",
+    ),
+    _r(T.PYTHON_DEPS, 3.5, "PackagesNotFoundError", "conda: packages not found"),
+    _r(T.PYTHON_DEPS, 3.5, "ResolvePackageNotFound", "conda: packages not found"),
+    _r(T.PYTHON_DEPS, 3.5, "UnsatisfiableError", "conda: unsatisfiable"),
     _r(
         T.PYTHON_DEPS,
         3.0,

@@ -14,7 +14,7 @@ from functions.classify.engine.rule import rule as _r
 from healer.vocabulary import FailureType as T
 
 G = T.GENERAL
-_C_SOURCE = r"\.(?:c|cc|cpp|cxx|c\+\+|h|hh|hpp|hxx|m|mm|cu)"
+_C_SOURCE = r"\.(?:c|cc|cpp|cxx|c\+\+|h|hh|hpp|hxx|m|mm|cu|swift)"
 
 OTHER_ECOSYSTEM_RULES: tuple[Rule, ...] = (
     # Java and Kotlin: Maven, Gradle, javac, JUnit
@@ -57,6 +57,13 @@ OTHER_ECOSYSTEM_RULES: tuple[Rule, ...] = (
     _r(G, 2.0, "tests, ", "ExUnit summary", r"^\d+ tests?, [1-9]\d* failures?"),
     _r(G, 3.0, "** BUILD FAILED **", "xcodebuild failed"),
     _r(G, 3.0, "** TEST FAILED **", "xcodebuild tests failed"),
+    _r(G, 1.0, "[error] ", "sbt error", r"^\[error\] "),
+    _r(G, 2.5, "PHP Parse error:", "PHP parse error"),
+    _r(
+        G, 2.5, "offenses detected", "RuboCop offenses", r"\d+ files? inspected, [1-9]\d* offenses?"
+    ),
+    _r(G, 2.0, "^-- SC", "shellcheck finding", r"\^-- SC\d{4} "),
+    _r(G, 2.0, "Some tests failed.", "Dart/Flutter tests failed"),
     # the shell itself
     _r(
         G,

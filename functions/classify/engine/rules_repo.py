@@ -79,6 +79,15 @@ REPO_RULES: tuple[Rule, ...] = (
     _r(T.SECURITY_AUDIT, 4.0, "Your code is affected by", "govulncheck"),
     _r(T.SECURITY_AUDIT, 4.0, "Vulnerabilities found!", "bundler-audit"),
     _r(T.SECURITY_AUDIT, 3.0, "vulnerabilities reported", "safety report"),
+    _r(T.SECURITY_AUDIT, 3.0, "OSV URL", "osv-scanner table"),
+    _r(
+        T.SECURITY_AUDIT,
+        3.5,
+        "Tested ",
+        "snyk test summary",
+        r"Tested \d+ dependencies for known (?:issues|vulnerabilities), found [1-9]",
+    ),
+    _r(T.SECURITY_AUDIT, 3.0, "severity vulnerability found in", "snyk finding"),
     _r(T.SECURITY_AUDIT, 3.0, "vulnerabilities were found", "audit action verdict", flags=re.I),
     _r(T.SECURITY_AUDIT, 0.3, "CVE-", "CVE mention", r"CVE-\d{4}-\d+"),
     _r(T.SECURITY_SECRET, 4.0, "leaks found", "gitleaks leaks found"),
@@ -104,6 +113,7 @@ REPO_RULES: tuple[Rule, ...] = (
     ),
     _r(T.SECURITY_CODE_SCAN, 3.0, "could not process the submitted SARIF", "code scanning upload"),
     _r(T.SECURITY_CODE_SCAN, 4.0, "unable to automatically build your code", "CodeQL autobuild"),
+    _r(T.SECURITY_CODE_SCAN, 4.0, "Advanced Security must be enabled", "code scanning disabled"),
     _r(
         T.SECURITY_CODE_SCAN,
         3.5,

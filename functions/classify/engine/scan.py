@@ -41,6 +41,9 @@ _FRAMING = (
     "Cleaning up orphan processes",
     'The command "',
     "travis_time:start:",
+    "Error: Process completed with exit code ",
+    "ERROR: Job failed: exit code ",
+    "Exited with code ",
     *CANCEL_MARKERS,
 )
 _PREFILTER = re2.compile(

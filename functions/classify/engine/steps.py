@@ -19,6 +19,11 @@ _GH_PREFIX = re.compile(r"^([^\t]*)\t([^\t]*)\t(?=\ufeff?\d{4}-\d\d-\d\dT)")
 _TIMESTAMP = re.compile(r"^\ufeff?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?")
 _EXIT = re.compile(r"Process completed with exit code (\d+)")
 _TRAVIS_EXIT = re.compile(r"The command \"(.*)\" exited with (\d+)\.")
+# The same failure marker as copied from the web UI, or from GitLab and CircleCI job logs.
+_PLAIN_EXIT = re.compile(
+    r"^(?:Error: Process completed with exit code |ERROR: Job failed: exit code "
+    r"|Exited with code (?:exit status )?)(\d+)"
+)
 _TRAVIS_TIME = re.compile(r"^travis_time:start:\w+")
 _UNKNOWN_STEP = "UNKNOWN STEP"
 
@@ -156,6 +161,15 @@ class StepTracker:
                     self.canceled = True
                 return True
             return False
+        if content[:1] in "EX":
+            m = _PLAIN_EXIT.match(content)
+            if m:
+                code = int(m.group(1))
+                step = self.current
+                if code and step.exit_code in (None, 0):
+                    step.exit_code = code
+                    step.failure_line = line_no
+                return True
         if content.startswith("Post job cleanup."):
             self.begin_step("Post job cleanup", line_no, framed=True)
             return True

@@ -504,3 +504,50 @@ def test_network_failure_that_never_recovered_is_a_rerun() -> None:
     verdict = verdict_of(log)
     assert verdict.failure_type == "infra_network"
     assert verdict.action == "rerun"
+
+
+def test_resolver_not_found_after_network_errors_is_the_network() -> None:
+    pip = gha(
+        *step(
+            "pip install -r requirements.txt",
+            "WARNING: Retrying (Retry(total=0, connect=None, read=None, redirect=None, status=None)) after connection broken by 'NewConnectionError('<HTTPSConnection object>: Failed to establish a new connection: [Errno -3] Temporary failure in name resolution')': /simple/flask/",
+            "WARNING: Retrying (Retry(total=1, connect=None, read=None, redirect=None, status=None)) after connection broken by 'NewConnectionError('<HTTPSConnection object>: Failed to establish a new connection: [Errno -3] Temporary failure in name resolution')': /simple/flask/",
+            "ERROR: Could not find a version that satisfies the requirement flask==3.0.0 (from versions: none)",
+            "ERROR: No matching distribution found for flask==3.0.0",
+        )
+    )
+    verdict = verdict_of(pip)
+    assert verdict.failure_type == "infra_network"
+    assert verdict.action == "rerun"
+    cargo = "error: failed to get `serde` as a dependency of package `app v0.1.0 (/w/app)`\n\nCaused by:\n  failed to load source for dependency `serde`\n\nCaused by:\n  download of config.json failed\n\nCaused by:\n  [6] Couldn't resolve host name (Could not resolve host: index.crates.io)\n"
+    assert verdict_of(cargo).failure_type == "infra_network"
+    real = "ERROR: Could not find a version that satisfies the requirement flask==99.0 (from versions: 2.3.3, 3.0.0)\nERROR: No matching distribution found for flask==99.0\n"
+    assert verdict_of(real).failure_type == "python_deps"
+
+
+def test_a_container_build_owns_the_compile_error_inside_it() -> None:
+    log = gha(
+        *step(
+            "docker build -t app .",
+            "#9 [build 4/5] RUN make",
+            "#9 0.41 src/io.c:12:3: error: implicit declaration of function 'readx'",
+            "#9 0.42 make: *** [Makefile:8: io.o] Error 1",
+            '#9 ERROR: process "/bin/sh -c make" did not complete successfully: exit code: 2',
+            'ERROR: failed to solve: process "/bin/sh -c make" did not complete successfully: exit code: 2',
+        )
+    )
+    assert verdict_of(log).failure_type == "docker_build"
+
+
+def test_helm_errors_wrapped_by_other_tools() -> None:
+    text = 'Traceback (most recent call last):\n  File "ci/deploy.py", line 9, in <module>\nInstallError: install failed: execution error at (web/templates/ingress.yaml:7:15): ingress.host is required\n'
+    assert verdict_of(text).failure_type == "helm_template"
+    rendered = "Error: INSTALLATION FAILED: YAML parse error on web/templates/cm.yaml: error converting YAML to JSON: yaml: line 4: mapping values are not allowed in this context\n"
+    assert verdict_of(rendered).failure_type == "helm_template"
+
+
+def test_failure_markers_from_the_web_ui_gitlab_and_circleci() -> None:
+    ui = "Run npm run lint\n/home/runner/work/a/a/src/x.ts\n  3:7  error  'y' is defined but never used  no-unused-vars\n\n✖ 1 problem (1 error, 0 warnings)\n\nError: Process completed with exit code 1.\n"
+    assert verdict_of(ui).failure_type == "frontend_lint"
+    gitlab = "$ cargo test\n---- tests::adds stdout ----\nthread 'tests::adds' panicked at src/lib.rs:9:9:\ntest result: FAILED. 1 passed; 1 failed\nERROR: Job failed: exit code 1\n"
+    assert verdict_of(gitlab).failure_type == "rust_test"
