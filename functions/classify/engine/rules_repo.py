@@ -97,6 +97,26 @@ REPO_RULES: tuple[Rule, ...] = (
     _r(T.SECURITY_SECRET, 2.5, "Detector Type:", "trufflehog detector"),
     _r(T.SECURITY_SECRET, 4.0, "Potential secrets about to be committed", "detect-secrets"),
     _r(T.SECURITY_SECRET, 2.5, "Secret Type:", "detect-secrets finding"),
+    _r(T.SECURITY_SECRET, 4.0, " (secrets)", "trivy secret findings", r"^\S+ \(secrets\)$"),
+    _r(T.SECURITY_SECRET, 4.0, '"Class": "secret"', "trivy secret findings (JSON)"),
+    *(
+        _r(
+            T.SECURITY_SECRET,
+            2.0,
+            f"{level}: ",
+            "trivy secret rule",
+            rf"^{level}: [\w .-]+ \([a-z0-9]+(?:-[a-z0-9]+)+\)$",
+        )
+        for level in ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+    ),
+    _r(
+        T.SECURITY_SECRET,
+        3.0,
+        "Reason: ",
+        "secret scanner finding",
+        r"^Reason: (?:High Entropy|Generic Secret|"
+        r"[\w ]*(?:Key|Token|Secret|Password|Credentials?))\b",
+    ),
     _r(
         T.SECURITY_SECRET,
         3.0,

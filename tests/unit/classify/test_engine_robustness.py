@@ -551,3 +551,24 @@ def test_failure_markers_from_the_web_ui_gitlab_and_circleci() -> None:
     assert verdict_of(ui).failure_type == "frontend_lint"
     gitlab = "$ cargo test\n---- tests::adds stdout ----\nthread 'tests::adds' panicked at src/lib.rs:9:9:\ntest result: FAILED. 1 passed; 1 failed\nERROR: Job failed: exit code 1\n"
     assert verdict_of(gitlab).failure_type == "rust_test"
+
+
+def test_trivy_secret_scan_is_a_secret_finding_not_an_audit() -> None:
+    log = gha(
+        *step(
+            "trivy fs --scanners secret --exit-code 1 .",
+            "deploy/settings.env (secrets)",
+            "Total: 1 (HIGH: 0, CRITICAL: 1)",
+            "CRITICAL: AWS (aws-access-key-id)",
+        )
+    )
+    assert verdict_of(log).failure_type == "security_secret"
+    vuln = gha(
+        *step(
+            "trivy fs --exit-code 1 .",
+            "package-lock.json (npm)",
+            "Total: 2 (HIGH: 1, CRITICAL: 1)",
+            "│ lodash  │ CVE-2021-23337 │ HIGH     │ fixed  │ 4.17.20           │ 4.17.21       │",
+        )
+    )
+    assert verdict_of(vuln).failure_type == "security_audit"
