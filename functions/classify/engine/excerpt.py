@@ -56,9 +56,13 @@ def fit(lines: list[str], *, max_lines: int = MAX_LINES, max_bytes: int = MAX_BY
     per_line = max(80, max_bytes // 8)
     lines = [_cut(line, per_line) for line in lines]
     if len(lines) > max_lines:
-        head = max_lines // 3
-        tail = max_lines - head - 1
-        lines = [*lines[:head], omitted(len(lines) - head - tail), *lines[len(lines) - tail :]]
+        keep_head = max_lines // 3
+        keep_tail = max_lines - keep_head - 1
+        lines = [
+            *lines[:keep_head],
+            omitted(len(lines) - keep_head - keep_tail),
+            *lines[len(lines) - keep_tail :],
+        ]
     sizes = [len(line.encode("utf-8")) + 1 for line in lines]
     if sum(sizes) <= max_bytes:
         return "\n".join(lines)

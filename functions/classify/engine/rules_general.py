@@ -159,6 +159,14 @@ COMMAND_RULES: tuple[Rule, ...] = (
     _r(
         G,
         2.0,
+        "nox > Command ",
+        "nox session command failed",
+        r"nox > Command (?P<cmd>.+?) failed with exit code",
+        command=True,
+    ),
+    _r(
+        G,
+        2.0,
         "The process '",
         "action tool failed",
         r"The process '(?P<cmd>[^']+)' failed with exit code",

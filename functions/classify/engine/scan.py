@@ -41,6 +41,7 @@ _FRAMING = (
     "Cleaning up orphan processes",
     'The command "',
     "travis_time:start:",
+    "Current runner version:",
     "Error: Process completed with exit code ",
     "ERROR: Job failed: exit code ",
     "Exited with code ",

@@ -7,6 +7,7 @@ command, job and workflow names and changed paths add small, capped amounts.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -108,7 +109,7 @@ def context_scores(
 
 def confidence(top: float, second: float) -> float:
     margin = top / (top + second + 1.0)
-    strength = min(1.0, (top / 6.0) ** 0.5)
+    strength = min(1.0, math.sqrt(top / 6.0))
     return round(max(0.05, min(0.99, margin * strength)), 2)
 
 
@@ -152,7 +153,7 @@ def decide(
 
     signals: list[str] = []
     if failing:
-        step_note = f"failing step: {primary.name}"
+        step_note = f"failing step: {primary.name or '(unnamed: the log starts inside it)'}"
     elif primary.name:
         step_note = f"step: {primary.name} (no failure marker)"
     else:

@@ -116,8 +116,6 @@ class StepTracker:
 
     def begin_step(self, name: str, line_no: int, *, framed: bool) -> Step:
         prev = self.current
-        if self.framing == "github" and not self.steps[0].name:
-            self.steps[0].name = "Set up job"
         if not prev.failed and prev.framed and prev.exit_code is None:
             prev.passed = True
         if prev.passed:
@@ -138,9 +136,7 @@ class StepTracker:
                 self.begin_step(gh_step, line_no, framed=True)
         if content.startswith("##["):
             if not self.framing:
-                self.framing = "github"
-                if not self.steps[0].name:
-                    self.steps[0].name = "Set up job"
+                self.framing = "github"  # "Set up job" only once the runner header is seen
             if content.startswith("##[group]Run "):
                 if gh_step is None or gh_step == _UNKNOWN_STEP:
                     self.framing = self.framing or "github"
@@ -170,6 +166,10 @@ class StepTracker:
                     step.exit_code = code
                     step.failure_line = line_no
                 return True
+        if content.startswith("Current runner version:") and len(self.steps) == 1:
+            self.framing = self.framing or "github"
+            self.steps[0].name = self.steps[0].name or "Set up job"
+            return True
         if content.startswith("Post job cleanup."):
             self.begin_step("Post job cleanup", line_no, framed=True)
             return True

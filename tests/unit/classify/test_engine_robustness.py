@@ -331,7 +331,17 @@ def test_truncated_log_with_only_the_tail() -> None:
         "##[error]Process completed with exit code 1.",
         "Post job cleanup.",
     )
-    assert verdict_of(log).failure_type == "python_test"
+    verdict = verdict_of(log)
+    assert verdict.failure_type == "python_test"
+    assert verdict.failing_step == ""
+    assert "starts inside" in verdict.signals[0]
+    nox = gha(
+        "==== 2 failed, 9 passed in 3.10s ====",
+        "nox > Command pytest tests --maxfail=5 failed with exit code 1",
+        "nox > Session tests-3.12 failed.",
+        "##[error]Process completed with exit code 1.",
+    )
+    assert verdict_of(nox).failure_type == "python_test"
 
 
 def test_error_only_in_an_annotation_line() -> None:
