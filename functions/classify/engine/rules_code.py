@@ -15,6 +15,14 @@ CODE_RULES: tuple[Rule, ...] = (
     _r(T.RUST_CLIPPY, 2.5, "clippy::", "clippy lint", r"clippy::[a-z_]+"),
     _r(T.RUST_CLIPPY, 2.0, "rust-clippy/", "clippy lint documentation link"),
     _r(T.RUST_CLIPPY, 0.8, "cargo clippy", "cargo clippy invocation"),
+    _r(
+        T.RUST_CLIPPY,
+        1.5,
+        "implied by `-D warnings`",
+        "lint denied by -D warnings",
+        boost=r"clippy",
+        boosted=3.5,
+    ),
     # rustfmt has no type of its own; formatting is the Rust lint specialist's work
     _r(
         T.RUST_CLIPPY,

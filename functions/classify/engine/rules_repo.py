@@ -134,6 +134,8 @@ REPO_RULES: tuple[Rule, ...] = (
     _r(T.SECURITY_CODE_SCAN, 3.0, "could not process the submitted SARIF", "code scanning upload"),
     _r(T.SECURITY_CODE_SCAN, 4.0, "unable to automatically build your code", "CodeQL autobuild"),
     _r(T.SECURITY_CODE_SCAN, 4.0, "Advanced Security must be enabled", "code scanning disabled"),
+    _r(T.SECURITY_CODE_SCAN, 3.5, "but could not process any of it", "CodeQL extracted nothing"),
+    _r(T.SECURITY_CODE_SCAN, 3.5, "No source code was seen during the build", "CodeQL saw no code"),
     _r(
         T.SECURITY_CODE_SCAN,
         3.5,
@@ -226,6 +228,14 @@ REPO_RULES: tuple[Rule, ...] = (
     _r(T.GIT_PERMISSION, 3.0, "Bad credentials", "bad credentials"),
     _r(T.GIT_PERMISSION, 3.0, "requested access to the resource is denied", "registry push denied"),
     _r(T.GIT_PERMISSION, 3.0, "denied: permission_denied", "registry permission"),
+    _r(
+        T.GIT_PERMISSION,
+        3.0,
+        "Error response from daemon: ",
+        "registry refused credentials",
+        r"Error response from daemon: .*(?:\bdenied\b|unauthorized|authentication required)",
+    ),
+    _r(T.GIT_PERMISSION, 3.0, "unauthorized: authentication required", "registry login required"),
     _r(T.GIT_PERMISSION, 2.5, "Repository not found", "repository not found"),
     _r(T.GIT_PERMISSION, 3.5, "pre-receive hook declined", "push declined by server hook"),
     _r(

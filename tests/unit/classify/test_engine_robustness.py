@@ -582,3 +582,26 @@ def test_trivy_secret_scan_is_a_secret_finding_not_an_audit() -> None:
         )
     )
     assert verdict_of(vuln).failure_type == "security_audit"
+
+
+def test_rustc_lint_denied_in_a_clippy_step_is_a_lint_failure() -> None:
+    log = gha(
+        *step(
+            "cargo clippy --all-targets -- -D warnings",
+            "error: unused variable: `total`",
+            " --> src/cart.rs:8:9",
+            "  = note: `-D unused-variables` implied by `-D warnings`",
+            "error: could not compile `cart` (lib) due to 1 previous error",
+            exit_code=101,
+        )
+    )
+    assert verdict_of(log).failure_type == "rust_clippy"
+
+
+def test_registry_login_refusal_is_a_permission_problem() -> None:
+    log = gha(
+        "##[group]Run docker/login-action@v3",
+        "##[endgroup]",
+        '##[error]Error response from daemon: Get "https://registry.example.com/v2/": unauthorized: incorrect username or password',
+    )
+    assert verdict_of(log).failure_type == "git_permission"
