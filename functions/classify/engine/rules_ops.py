@@ -108,6 +108,13 @@ OPS_RULES: tuple[Rule, ...] = (
     _r(T.K8S_MANIFEST, 2.5, "denied the request", "admission webhook"),
     _r(T.K8S_MANIFEST, 3.0, "accumulating resources", "kustomize build"),
     _r(T.ARGOCD_SYNC, 4.0, "ComparisonError", "Argo CD comparison error"),
+    _r(
+        T.ARGOCD_SYNC,
+        4.0,
+        "Operation has completed with phase: ",
+        "Argo CD operation failed",
+        r"Operation has completed with phase: (?:Failed|Error)",
+    ),
     _r(T.ARGOCD_SYNC, 2.0, "OutOfSync", "Argo CD out of sync"),
     _r(T.ARGOCD_SYNC, 4.0, "one or more objects failed to apply", "Argo CD apply failed"),
     _r(T.ARGOCD_SYNC, 3.0, "synchronization tasks are not valid", "Argo CD sync tasks"),

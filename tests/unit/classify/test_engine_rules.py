@@ -88,6 +88,12 @@ SAMPLES: list[tuple[str, str]] = [
     ("argocd_sync", "Message: ComparisonError: failed to load target state: rpc error"),
     (
         "argocd_sync",
+        'time="2024-05-01T10:00:00Z" level=fatal msg="Operation has completed with phase: Failed"',
+    ),
+    ("security_code_scan", "Passed checks: 20, Failed checks: 2, Skipped checks: 0"),
+    ("security_code_scan", "Error: Code scanning is not enabled for this repository."),
+    (
+        "argocd_sync",
         'Operation:  Sync\nMessage:    one or more objects failed to apply, reason: Deployment.apps "web" is invalid',
     ),
     (
