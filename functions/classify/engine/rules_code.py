@@ -110,6 +110,13 @@ CODE_RULES: tuple[Rule, ...] = (
     _r(T.FRONTEND_DEPS, 4.0, "lockfile would have been modified", "yarn lockfile"),
     _r(T.FRONTEND_DEPS, 4.0, "Your lockfile needs to be updated", "yarn frozen lockfile"),
     _r(T.FRONTEND_DEPS, 3.0, "Couldn't find any versions for", "yarn: no versions"),
+    _r(
+        T.FRONTEND_DEPS,
+        3.0,
+        "An unexpected error occurred: ",
+        "yarn: package not found",
+        r'An unexpected error occurred: "[^"]+: Not found"',
+    ),
     _r(T.FRONTEND_DEPS, 4.0, "lockfile had changes, but lockfile is frozen", "bun frozen lockfile"),
     _r(T.FRONTEND_TYPESCRIPT, 3.5, "error TS", "TypeScript error", r"error TS\d+"),
     _r(T.FRONTEND_TYPESCRIPT, 2.5, "Type error:", "TypeScript type error (build)"),

@@ -22,6 +22,10 @@ SAMPLES: list[tuple[str, str]] = [
     ),
     ("frontend_deps", ' ERR_PNPM_OUTDATED_LOCKFILE  Cannot install with "frozen-lockfile"'),
     ("frontend_deps", '➤ YN0001: │ Error: Couldn\'t find package "left-pad@npm:9.9.9"'),
+    (
+        "frontend_deps",
+        'error An unexpected error occurred: "https://registry.yarnpkg.com/left-padd: Not found".',
+    ),
     ("frontend_typescript", "src/a.ts(3,7): error TS2322: Type 'string' is not assignable."),
     (
         "frontend_lint",
