@@ -52,7 +52,10 @@ NAME_RULES: tuple[ContextRule, ...] = (
         T.SECURITY_SECRET,
         r"gitleaks|trufflehog|detect-secrets|secret[- ]scan|ggshield|--scanners[ =]secret\b",
     ),
-    _c(T.SECURITY_CODE_SCAN, r"codeql|semgrep|bandit|gosec|code[- ]scanning|checkov|tfsec"),
+    _c(
+        T.SECURITY_CODE_SCAN,
+        r"codeql|semgrep|bandit|gosec|code[- ]scanning|checkov|tfsec|trivy conf(?:ig)?\b",
+    ),
     _c(T.SECURITY_DEPENDABOT, r"^dependabot\b|\bdependabot[/-]|dependabot updates?"),
     _c(T.GITHUB_WORKFLOW, r"actionlint|github-(?:workflows|actions)\b"),
 )

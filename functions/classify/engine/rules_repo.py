@@ -164,6 +164,21 @@ REPO_RULES: tuple[Rule, ...] = (
     _r(T.SECURITY_CODE_SCAN, 4.0, "Code scanning is not enabled", "code scanning disabled"),
     _r(
         T.SECURITY_CODE_SCAN,
+        3.5,
+        "AVD-",
+        "trivy misconfiguration",
+        r"AVD-[A-Z0-9]+-\d{4} \((?:LOW|MEDIUM|HIGH|CRITICAL|UNKNOWN)\)",
+    ),
+    _r(
+        T.SECURITY_CODE_SCAN,
+        3.0,
+        "FAILURES: ",
+        "trivy misconfiguration summary",
+        r"Tests: \d+ \(SUCCESSES: \d+, FAILURES: [1-9]",
+    ),
+    _r(T.SECURITY_CODE_SCAN, 3.5, '"check_id":', "semgrep finding (JSON)"),
+    _r(
+        T.SECURITY_CODE_SCAN,
         3.0,
         "Failed checks: ",
         "checkov failed checks",

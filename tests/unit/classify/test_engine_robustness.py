@@ -605,3 +605,14 @@ def test_registry_login_refusal_is_a_permission_problem() -> None:
         '##[error]Error response from daemon: Get "https://registry.example.com/v2/": unauthorized: incorrect username or password',
     )
     assert verdict_of(log).failure_type == "git_permission"
+
+
+def test_trivy_config_findings_are_code_scanning() -> None:
+    log = gha(
+        *step(
+            "trivy config --exit-code 1 .",
+            "Tests: 12 (SUCCESSES: 10, FAILURES: 2)",
+            "AVD-KSV-0001 (MEDIUM): Container 'web' should set 'securityContext.allowPrivilegeEscalation' to false",
+        )
+    )
+    assert verdict_of(log).failure_type == "security_code_scan"
