@@ -80,6 +80,10 @@ class Settings:
     kube_api_url: str = ""  # explicit API server URL (tests, kubectl proxy); else in-cluster
     kube_timeout: float = 5.0
 
+    # Spawn.
+    max_concurrent: int = 10  # CodeRuns running at once, across every repository
+    coderun_backend: str = "outbox"  # outbox (write manifests to coderun_outbox) | kubernetes
+
     @classmethod
     def load(
         cls,

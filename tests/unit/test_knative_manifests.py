@@ -21,11 +21,11 @@ EMITS = {
     "ingest": {EventType.FAILURE_DETECTED, EventType.ALERT_DETECTED},
     "classify": {EventType.FAILURE_CLASSIFIED},
     "gather": {EventType.CONTEXT_GATHERED},
+    "spawn": {EventType.REMEDIATION_STARTED, EventType.REMEDIATION_SKIPPED},
     "status": set(),
 }
-# Consumed by stages outside this base so far (spawn), or by nobody.
+# Consumed by stages outside this base so far (completion-check), or by nobody.
 TERMINAL = {
-    EventType.CONTEXT_GATHERED,
     EventType.REMEDIATION_STARTED,
     EventType.REMEDIATION_SKIPPED,
     EventType.REMEDIATION_SUCCEEDED,
@@ -118,7 +118,7 @@ def test_routes(topology: Topology) -> None:
     assert routed(EventType.ALERT_DETECTED) == ["classify"]
     assert routed(EventType.FAILURE_CLASSIFIED) == ["gather"]
     assert routed(EventType.REMEDIATION_RETRY) == ["gather"]
-    assert routed(EventType.CONTEXT_GATHERED) == []
+    assert routed(EventType.CONTEXT_GATHERED) == ["spawn"]
 
 
 def test_broker_delivery(topology: Topology) -> None:

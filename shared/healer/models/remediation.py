@@ -18,6 +18,11 @@ class RemediationStarted(Payload):
     action: Action
     failure_type: FailureType
     coderun_name: str = ""
+    branch: str = ""
+    base_branch: str = ""
+    prompt_key: str = ""
+    context_key: str = ""
+    launched_to: str = ""  # the CodeRun's outbox file, or kubernetes:<namespace>/coderuns/<name>
 
 
 class RemediationSkipped(Payload):
@@ -26,6 +31,7 @@ class RemediationSkipped(Payload):
     run_id: int
     attempt: int
     reason: str
+    code: str = ""  # why, for machines: ignore, max_attempts, breaker, concurrency, window
 
 
 class RemediationSucceeded(Payload):

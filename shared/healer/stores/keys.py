@@ -35,3 +35,13 @@ def delivery_key(delivery_id: str) -> str:
 
 def dead_letter_key(event_id: str) -> str:
     return f"dead-letters/{_part(event_id)}.json"
+
+
+def prompt_key(repository: str, run_id: int | str, run_attempt: int | str, attempt: int) -> str:
+    """The prompt spawn rendered for remediation ``attempt``, beside the run's logs."""
+    return f"{run_prefix(repository, run_id, run_attempt)}/prompt-{_part(attempt)}.md"
+
+
+def context_key(repository: str, run_id: int | str, run_attempt: int | str, attempt: int) -> str:
+    """The gathered context remediation ``attempt`` started from (for retries and escalation)."""
+    return f"{run_prefix(repository, run_id, run_attempt)}/context-{_part(attempt)}.json"

@@ -1,0 +1,151 @@
+"""Dedup and limits, on the state store's atomic primitives (claim, incr, compare-and-set).
+
+State keys (docs/architecture.md):
+
+- ``dedup:spawn:<task>:<attempt>``: one remediation per (task, attempt). Claimed ``pending``
+  for ``PENDING_TTL`` (longer than a function may run), then set to the ``remediation.started``
+  payload, so a redelivery answers the same event without starting anything.
+- ``active:count``: CodeRuns started and not yet finished. Spawn adds one before creating a
+  CodeRun (and takes it back if that fails); completion-check takes one off per finished
+  attempt that has a ``coderun_name``.
+- ``window:<repo>:<branch>``: the task that started on that branch in the last
+  ``time_window_mins``; another task for the same branch is skipped, the same task's retries
+  are not.
+- ``breaker:open``: while set (by completion-check, with a TTL), nothing starts.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from healer.errors import RetryableError
+from healer.stores.state import StateStore
+
+ACTIVE_KEY = "active:count"
+BREAKER_KEY = "breaker:open"
+PENDING_TTL = 15 * 60
+DONE_TTL = 7 * 24 * 3600
+
+
+def dedup_key(task_id: str, attempt: int) -> str:
+    return f"dedup:spawn:{task_id}:{attempt}"
+
+
+def window_key(repository: str, branch: str) -> str:
+    return f"window:{repository}:{branch}"
+
+
+class InProgress(RetryableError):
+    """Another delivery of the same context is starting this attempt right now."""
+
+    title = "remediation starting"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str  # breaker | concurrency | window
+    reason: str
+
+
+@dataclass
+class Claims:
+    """What one delivery holds, so a failure half-way gives all of it back."""
+
+    dedup: str = ""
+    pending: str = ""  # the exact value claimed, for the compare-and-set that completes it
+    window: str = ""
+    slot: bool = False
+
+
+def claim_dedup(state: StateStore, key: str, claims: Claims) -> dict[str, Any] | None:
+    """Own ``key`` (→ None), or the stored outcome of the delivery that already did."""
+    pending = json.dumps({"state": "pending", "token": secrets.token_hex(8)})
+    for _ in range(3):
+        if state.claim(key, pending, PENDING_TTL):
+            claims.dedup, claims.pending = key, pending
+            return None
+        raw = state.get(key)
+        if raw is None:  # expired between the two calls: claim again
+            continue
+        try:
+            held = json.loads(raw)
+        except ValueError:
+            held = {}
+        if isinstance(held, dict) and held.get("state") == "done":
+            data = held.get("data")
+            if isinstance(data, dict):
+                return data
+        raise InProgress(f"{key} is being started by another delivery", retry_after=10)
+    raise InProgress(f"{key} kept changing hands", retry_after=5)
+
+
+def finish_dedup(state: StateStore, claims: Claims, data: dict[str, Any]) -> bool:
+    """Record the outcome; False if the pending claim expired and someone else took over."""
+    done = json.dumps({"state": "done", "data": data}, sort_keys=True)
+    finished = state.compare_and_set(claims.dedup, claims.pending, done, DONE_TTL)
+    claims.dedup = claims.pending = ""
+    return finished
+
+
+@dataclass(frozen=True)
+class Limits:
+    state: StateStore
+    max_concurrent: int
+    window_seconds: int
+
+    def breaker(self) -> Refusal | None:
+        reason = self.state.get(BREAKER_KEY)
+        if reason is None:
+            return None
+        why = f" ({reason})" if reason and reason not in ("1", "true") else ""
+        return Refusal("breaker", f"circuit breaker is open{why}; no remediation starts")
+
+    def take_window(
+        self, repository: str, branch: str, task_id: str, claims: Claims
+    ) -> Refusal | None:
+        """Claim the branch for ``task_id``; a retry of the same task passes."""
+        if self.window_seconds <= 0:
+            return None
+        key = window_key(repository, branch)
+        for _ in range(3):
+            if self.state.claim(key, task_id, self.window_seconds):
+                claims.window = key
+                return None
+            holder = self.state.get(key)
+            if holder == task_id:
+                return None
+            if holder is not None:
+                minutes = self.window_seconds // 60
+                return Refusal(
+                    "window",
+                    f"task {holder} started on {repository} branch {branch} within the last "
+                    f"{minutes} minutes",
+                )
+        return None  # the window kept expiring under us: nothing holds it
+
+    def take_slot(self, claims: Claims) -> Refusal | None:
+        """One of ``max_concurrent`` CodeRun slots, or a refusal (the increment undone)."""
+        count = self.state.incr(ACTIVE_KEY, 1)
+        if count > self.max_concurrent:
+            self.state.incr(ACTIVE_KEY, -1)
+            return Refusal(
+                "concurrency",
+                f"{count - 1} remediations are running; the limit is {self.max_concurrent}",
+            )
+        claims.slot = True
+        return None
+
+    def release(self, claims: Claims) -> None:
+        """Give back everything ``claims`` holds (a failed or refused start)."""
+        if claims.slot:
+            self.state.incr(ACTIVE_KEY, -1)
+            claims.slot = False
+        if claims.window:
+            self.state.delete(claims.window)
+            claims.window = ""
+        if claims.dedup:
+            self.state.delete(claims.dedup)
+            claims.dedup = claims.pending = ""

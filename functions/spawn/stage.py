@@ -1,0 +1,247 @@
+"""The spawn stage: a gathered context in, ``remediation.started`` or ``.skipped`` out.
+
+Per the primary verdict: ``fix`` renders the specialist's prompt, stores it beside the run and
+creates a CodeRun; ``rerun`` asks GitHub to re-run the failed jobs; ``ignore`` is skipped.
+Claims (see ``limits``) make a redelivery answer the same event, and anything that fails
+half-way gives its claims back before the broker retries. Event ids are keyed on
+(task id, attempt).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from cloudevents.http import CloudEvent
+
+from functions.spawn.coderun import build_manifest
+from functions.spawn.launcher import Launcher, launcher_for
+from functions.spawn.limits import Claims, Limits, claim_dedup, dedup_key, finish_dedup
+from functions.spawn.record import record_attempt
+from functions.spawn.target import Target, target_of
+from healer.errors import InvalidInput
+from healer.events import build_event, event_data
+from healer.models import ContextGathered, RemediationSkipped, RemediationStarted
+from healer.vocabulary import Action, EventType, Stage
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from healer.roster import Roster, Specialist
+    from healer.services import Services
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Spawner:
+    services: Services
+    launcher: Launcher | None = None
+    env: jinja2.Environment | None = None
+    roster: Roster | None = None
+    clock: Callable[[], str] = field(default=_now)
+
+    def __post_init__(self) -> None:
+        settings = self.services.settings
+        self.limits_for: Callable[[], Limits] = lambda: Limits(
+            self.services.state,
+            max_concurrent=settings.max_concurrent,
+            window_seconds=max(0, settings.time_window_mins) * 60,
+        )
+
+    def __call__(self, event: CloudEvent) -> CloudEvent:
+        if event["type"] != EventType.CONTEXT_GATHERED:
+            raise InvalidInput(
+                f"event type {event['type']!r} is not handled here; spawn accepts "
+                f"{EventType.CONTEXT_GATHERED.value}"
+            )
+        return self.spawn(parse_context(event_data(event)))
+
+    def spawn(self, context: ContextGathered) -> CloudEvent:
+        target = target_of(context)
+        action = target.primary.action
+        max_attempts = self.services.settings.max_attempts
+        if action == Action.IGNORE:
+            why = target.primary.failure_type.value
+            return skipped(target, "ignore", f"the verdict ({why}) asks for no remediation")
+        if target.attempt > max_attempts:
+            return skipped(
+                target,
+                "max_attempts",
+                f"attempt {target.attempt} is past max_attempts ({max_attempts})",
+            )
+        state = self.services.state
+        limits = self.limits_for()
+        claims = Claims()
+        done = claim_dedup(state, dedup_key(target.task_id, target.attempt), claims)
+        if done is not None:  # a redelivery: the same answer, nothing started again
+            return started(target, RemediationStarted.model_validate(done))
+        try:
+            refusal = limits.breaker()
+            if refusal is None and action == Action.FIX:
+                refusal = limits.take_window(
+                    target.repository, target.branch, target.task_id, claims
+                ) or limits.take_slot(claims)
+            if refusal is not None:
+                limits.release(claims)
+                return skipped(target, refusal.code, refusal.reason)
+            payload = self.rerun(target) if action == Action.RERUN else self.fix(target, context)
+            finish_dedup(state, claims, payload.model_dump(mode="json"))
+        except BaseException:
+            limits.release(claims)
+            raise
+        return started(target, payload)
+
+    def rerun(self, target: Target) -> RemediationStarted:
+        """A transient failure: GitHub re-runs the failed jobs; no agent."""
+        self.services.github.rerun_failed_jobs(target.repository, target.run_id)
+        payload = _started(target, agent="", action=Action.RERUN)
+        self._record(target, payload)
+        return payload
+
+    def fix(self, target: Target, context: ContextGathered) -> RemediationStarted:
+        from healer.prompts import render_prompt
+
+        settings = self.services.settings
+        specialist = self.specialist(target.primary.agent)
+        prompt = render_prompt(self._env(), context, specialist, max_attempts=settings.max_attempts)
+        blobs = self.services.blobs
+        blobs.put(target.context_key, context.model_dump_json().encode(), content_type=_JSON)
+        blobs.put(target.prompt_key, prompt.encode("utf-8"), content_type=_MARKDOWN)
+        manifest = build_manifest(
+            target,
+            specialist,
+            namespace=settings.namespace,
+            cli=settings.cli,
+            model=settings.model,
+            prompt=prompt,
+        )
+        launched = self._launcher().launch(manifest)
+        payload = _started(
+            target,
+            agent=specialist.key,
+            action=Action.FIX,
+            coderun_name=launched.name,
+            launched_to=launched.location,
+        )
+        self._record(target, payload)
+        return payload
+
+    def specialist(self, agent: str) -> Specialist:
+        """The verdict's specialist, or the roster's fallback for a name it does not know."""
+        if self.roster is None:
+            from healer.roster import load_roster
+
+            self.roster = load_roster()
+        known = self.roster.specialists
+        return known.get(agent) or known[self.roster.fallback]
+
+    def _env(self) -> jinja2.Environment:
+        if self.env is None:
+            from healer.prompts import environment
+
+            self.env = environment()
+        return self.env
+
+    def _launcher(self) -> Launcher:
+        if self.launcher is None:
+            self.launcher = launcher_for(self.services.settings)
+        return self.launcher
+
+    def _record(self, target: Target, payload: RemediationStarted) -> None:
+        base = {
+            "task_id": target.task_id,
+            "repository": target.repository,
+            "run_id": target.run_ref,
+            "branch": target.branch,
+            "failure_type": target.primary.failure_type.value,
+        }
+        entry: dict[str, Any] = {
+            "attempt": target.attempt,
+            "agent": payload.agent,
+            "action": payload.action.value,
+            "coderun_name": payload.coderun_name,
+            "prompt_key": payload.prompt_key,
+            "started_at": self.clock(),
+            "outcome": "",
+        }
+        record_attempt(self.services.state, target.task_id, base, entry, self.clock())
+
+
+_JSON = "application/json"
+_MARKDOWN = "text/markdown; charset=utf-8"
+
+
+def _started(
+    target: Target,
+    *,
+    agent: str,
+    action: Action,
+    coderun_name: str = "",
+    launched_to: str = "",
+) -> RemediationStarted:
+    fix = action == Action.FIX
+    return RemediationStarted(
+        task_id=target.task_id,
+        repository=target.repository,
+        run_id=target.run_id,
+        attempt=target.attempt,
+        agent=agent,
+        action=action,
+        failure_type=target.primary.failure_type,
+        branch=target.branch if fix else "",
+        base_branch=target.base_branch if fix else "",
+        prompt_key=target.prompt_key if fix else "",
+        context_key=target.context_key if fix else "",
+        coderun_name=coderun_name,
+        launched_to=launched_to,
+    )
+
+
+def started(target: Target, payload: RemediationStarted) -> CloudEvent:
+    return _event(EventType.REMEDIATION_STARTED, target, payload)
+
+
+def skipped(target: Target, code: str, reason: str) -> CloudEvent:
+    payload = RemediationSkipped(
+        task_id=target.task_id,
+        repository=target.repository,
+        run_id=target.run_id,
+        attempt=target.attempt,
+        reason=reason,
+        code=code,
+    )
+    return _event(EventType.REMEDIATION_SKIPPED, target, payload)
+
+
+def _event(
+    kind: EventType, target: Target, payload: RemediationStarted | RemediationSkipped
+) -> CloudEvent:
+    return build_event(
+        kind,
+        Stage.SPAWN,
+        payload,
+        key=(target.task_id, target.attempt),
+        repository=target.repository,
+        run_id=target.run_ref,
+        attempt=target.attempt,
+    )
+
+
+def parse_context(data: dict[str, Any]) -> ContextGathered:
+    """The payload, or a 400 naming the first field that is wrong."""
+    from pydantic import ValidationError
+
+    try:
+        return ContextGathered.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "data"
+        raise InvalidInput(
+            f"{EventType.CONTEXT_GATHERED.value} data is not a valid ContextGathered: "
+            f"{exc.error_count()} error(s), first at {where}: {first['msg']}"
+        ) from exc
