@@ -40,7 +40,8 @@ def _replay_local(args: argparse.Namespace, out: TextIO) -> int:
     errors = 0
     with tempfile.TemporaryDirectory(prefix="healer-replay-") as scratch:
         settings = offline_settings(Settings.load(), root, scratch)
-        pipeline = in_process(Services(settings), root=root, backoff_scale=args.backoff_scale)
+        services = Services(settings)
+        pipeline = in_process(services, root=root, backoff_scale=args.backoff_scale)
         try:
             if pipeline.stages.missing and not args.json:
                 for name, why in sorted(pipeline.stages.missing.items()):
@@ -59,7 +60,7 @@ def _replay_local(args: argparse.Namespace, out: TextIO) -> int:
                     )
                     continue
                 records = [
-                    report.record(h.with_delivery(str(path)))
+                    _with_prompt(report.record(h.with_delivery(str(path))), services, args)
                     for h in pipeline.broker.publish(event)
                 ]
                 all_records += records
@@ -69,6 +70,22 @@ def _replay_local(args: argparse.Namespace, out: TextIO) -> int:
     if not args.json:
         out.write(report.summary(len(files), all_records, errors) + "\n")
     return 1 if errors or any(report.failed(r) for r in all_records) else 0
+
+
+def _with_prompt(rec: dict[str, Any], services: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """A started remediation's record with the prompt it stored (read from the blob store)."""
+    remediation = rec.get("remediation")
+    key = remediation.get("prompt_key") if isinstance(remediation, dict) else None
+    if not isinstance(remediation, dict) or not key:
+        return rec
+    try:
+        prompt = services.blobs.get(key).decode("utf-8", "replace")
+    except HealerError as exc:
+        prompt = f"(prompt unreadable: {exc})"
+    return {
+        **rec,
+        "remediation": {**remediation, "prompt": prompt, "prompt_full": args.show_prompt},
+    }
 
 
 def _replay_remote(args: argparse.Namespace, out: TextIO) -> int:
@@ -216,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
         "paths", nargs="+", metavar="PATH", help="delivery files or folders of them"
     )
     replay.add_argument("--json", action="store_true", help="one JSON object per hop")
+    replay.add_argument(
+        "--show-prompt",
+        action="store_true",
+        help="print each rendered prompt whole (default: its first 25 lines)",
+    )
     replay.add_argument(
         "--broker", metavar="URL", help="POST to this broker ingress instead of in-process"
     )

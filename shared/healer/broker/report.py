@@ -1,5 +1,6 @@
-"""How hops read: one line per delivery, the verdict under classified and gathered hops, and
-a summary. Works on the JSON form of a hop so remote (``healer dev``) hops print the same."""
+"""How hops read: one line per delivery, the verdict under classified and gathered hops, the
+agent, CodeRun and prompt under a started remediation, and a summary. Works on the JSON form
+of a hop so remote (``healer dev``) hops print the same."""
 
 from __future__ import annotations
 
@@ -9,6 +10,18 @@ from healer.broker.hops import Hop, Outcome
 from healer.vocabulary import EventType
 
 _FAILED = {Outcome.REJECTED.value, Outcome.FAILED.value}
+_REMEDIATION = (EventType.REMEDIATION_STARTED, EventType.REMEDIATION_SKIPPED)
+_REMEDIATION_FIELDS = (
+    "action",
+    "agent",
+    "coderun_name",
+    "launched_to",
+    "branch",
+    "prompt_key",
+    "reason",
+    "code",
+)
+PROMPT_LINES = 25
 
 
 def short(ident: str, n: int = 8) -> str:
@@ -29,6 +42,7 @@ def record(hop: Hop) -> dict[str, Any]:
     if hop.reply is None or hop.reply_type not in (
         EventType.FAILURE_CLASSIFIED,
         EventType.CONTEXT_GATHERED,
+        *_REMEDIATION,
     ):
         return out
     from healer.events import event_data
@@ -36,6 +50,9 @@ def record(hop: Hop) -> dict[str, Any]:
     try:
         data = event_data(hop.reply)
     except Exception:  # a reply we cannot read is still a hop
+        return out
+    if hop.reply_type in _REMEDIATION:
+        out["remediation"] = {k: data.get(k) for k in _REMEDIATION_FIELDS if k in data}
         return out
     if hop.reply_type == EventType.FAILURE_CLASSIFIED:
         verdict = _verdict(data.get("primary"))
@@ -109,6 +126,29 @@ def lines(rec: dict[str, Any]) -> list[str]:
             f"    context: {pull}, {context.get('changed_files', 0)} changed files, "
             f"{context.get('history', 0)} past remediations{extra}"
         )
+    remediation = rec.get("remediation")
+    if isinstance(remediation, dict):
+        out += _remediation_lines(remediation)
+    return out
+
+
+def _remediation_lines(rem: dict[str, Any]) -> list[str]:
+    if rem.get("reason"):
+        return [f"    skipped: {rem['reason']}"]
+    if rem.get("action") != "fix":
+        return [f"    action: {rem.get('action')} (GitHub re-runs the failed jobs; no agent)"]
+    out = [
+        f"    agent: {rem.get('agent')} on branch {rem.get('branch')}, "
+        f"CodeRun {rem.get('coderun_name')} → {rem.get('launched_to')}"
+    ]
+    prompt = rem.get("prompt")
+    if isinstance(prompt, str):
+        text = prompt.rstrip("\n").splitlines()
+        limit = len(text) if rem.get("prompt_full") else PROMPT_LINES
+        out.append(f"    prompt ({rem.get('prompt_key')}, {len(text)} lines):")
+        out += [f"    │ {line}".rstrip() for line in text[:limit]]
+        if len(text) > limit:
+            out.append(f"    │ … {len(text) - limit} more lines (--show-prompt prints them all)")
     return out
 
 
