@@ -10,7 +10,7 @@ produce its own event, while a redelivery of the same job produces the same id a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cloudevents.http import CloudEvent
 
@@ -19,7 +19,7 @@ from functions.classify.jobs import failed_jobs, resolve_run
 from functions.classify.logs import DefaultEngine, Engine, fetch_and_classify, names_only
 from functions.classify.primary import choose_primary, fit_excerpts
 from healer.errors import InvalidInput
-from healer.events import build_event, event_data
+from healer.events import build_event, parse_data
 from healer.models import AlertDetected, FailureClassified, FailureDetected, Verdict
 from healer.stores import keys
 from healer.vocabulary import EventType, Stage
@@ -41,11 +41,10 @@ class Classifier:
 
     def __call__(self, event: CloudEvent) -> CloudEvent:
         kind = event["type"]
-        data = event_data(event)
         if kind == EventType.FAILURE_DETECTED:
-            return self.on_failure(_parse(FailureDetected, data, kind))
+            return self.on_failure(parse_data(FailureDetected, event))
         if kind == EventType.ALERT_DETECTED:
-            return self.on_alert(_parse(AlertDetected, data, kind))
+            return self.on_alert(parse_data(AlertDetected, event))
         accepted = ", ".join(t.value for t in ACCEPTED)
         raise InvalidInput(f"event type {kind!r} is not handled here; classify accepts {accepted}")
 
@@ -142,15 +141,3 @@ def summarise(
         failure=failure, verdicts=fitted, primary=fitted[primary], attempt=attempt
     )
 
-
-def _parse(model: Any, data: dict[str, Any], kind: str) -> Any:
-    from pydantic import ValidationError
-
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InvalidInput(
-            f"{kind} data is not a valid {model.__name__}: {exc.error_count()} errors, first at "
-            f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-        ) from exc

@@ -9,7 +9,7 @@ redelivery brought it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cloudevents.http import CloudEvent
 
@@ -19,7 +19,7 @@ from functions.gather.context import ContextBuilder
 from functions.gather.retry import previous_attempts, refresh_verdicts
 from functions.gather.staleness import record_stale, stale_reason
 from healer.errors import InvalidInput
-from healer.events import build_event, event_data, task_id
+from healer.events import build_event, parse_data, task_id
 from healer.models import ContextGathered, FailureClassified, RemediationRetry
 from healer.runtime import Skip
 from healer.vocabulary import EventType, Stage
@@ -56,11 +56,10 @@ class Gatherer:
 
     def __call__(self, event: CloudEvent) -> CloudEvent | Skip:
         kind = event["type"]
-        data = event_data(event)
         if kind == EventType.FAILURE_CLASSIFIED:
-            return self.on_classified(_parse(FailureClassified, data, kind))
+            return self.on_classified(parse_data(FailureClassified, event))
         if kind == EventType.REMEDIATION_RETRY:
-            return self.on_retry(_parse(RemediationRetry, data, kind))
+            return self.on_retry(parse_data(RemediationRetry, event))
         accepted = ", ".join(t.value for t in ACCEPTED)
         raise InvalidInput(f"event type {kind!r} is not handled here; gather accepts {accepted}")
 
@@ -112,15 +111,3 @@ def emit(context: ContextGathered) -> CloudEvent:
         attempt=context.attempt,
     )
 
-
-def _parse(model: Any, data: dict[str, Any], kind: str) -> Any:
-    from pydantic import ValidationError
-
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InvalidInput(
-            f"{kind} data is not a valid {model.__name__}: {exc.error_count()} errors, first at "
-            f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-        ) from exc

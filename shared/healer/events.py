@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cloudevents.http import CloudEvent
 
@@ -18,6 +18,8 @@ from healer.vocabulary import EXT_ATTEMPT, EXT_REPO, EXT_RUN, EventType, Stage, 
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+
+Model = TypeVar("Model", bound="BaseModel")
 
 
 def event_id(stage: Stage | str, *parts: object) -> str:
@@ -71,3 +73,20 @@ def event_data(event: CloudEvent) -> dict[str, Any]:
             f"event {event['id']} data must be a JSON object, got {type(data).__name__}"
         )
     return data
+
+
+def parse_data(model: type[Model], event: CloudEvent) -> Model:
+    """The event's data validated as ``model``; a mismatch is permanent (400) and says where."""
+    from pydantic import ValidationError
+
+    from healer.errors import InvalidInput
+
+    try:
+        return model.model_validate(event_data(event))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "data"
+        raise InvalidInput(
+            f"{event['type']} data is not a valid {model.__name__}: {exc.error_count()} "
+            f"error(s), first at {where}: {first['msg']}"
+        ) from exc

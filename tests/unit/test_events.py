@@ -69,3 +69,32 @@ def test_event_data_rejects_non_objects() -> None:
 
     with pytest.raises(InvalidInput, match="JSON object"):
         event_data(CloudEvent({"type": "t", "source": "s", "id": "x"}, [1, 2]))
+
+
+def test_parse_data_names_the_model_and_the_first_bad_field() -> None:
+    from cloudevents.http import CloudEvent
+
+    from healer.events import parse_data
+
+    event = CloudEvent(
+        {"type": "dev.healer.failure.detected", "source": "s", "id": "x"},
+        {"repository": "acme/widgets", "event": "workflow_job", "run_id": "seven"},
+    )
+    with pytest.raises(
+        InvalidInput, match=r"not a valid FailureDetected: 2 error\(s\), first at run_id"
+    ):
+        parse_data(FailureDetected, event)
+
+
+def test_parse_data_returns_the_model() -> None:
+    ce = build_event(
+        EventType.FAILURE_DETECTED,
+        Stage.INGEST,
+        detected(),
+        key=("d",),
+        repository="acme/widgets",
+        run_id=7001,
+    )
+    from healer.events import parse_data
+
+    assert parse_data(FailureDetected, ce) == detected()

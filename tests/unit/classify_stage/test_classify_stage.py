@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cloudevents.http import CloudEvent
-from stage_helpers import TOKEN, Routes, recorded, services
+from github_routes import TOKEN, Routes, recorded, services
 
 from functions.classify.stage import Classifier
 from healer.errors import InvalidInput

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from stage_helpers import Routes, client, recorded
+from github_routes import Routes, client, recorded
 
 from functions.classify.jobs import failed_jobs, resolve_run
 from healer.errors import InvalidInput

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from gather_helpers import Routes, client
+from github_routes import Routes, client
 
 from functions.gather.extras import LOKI_WINDOW_SECONDS, ExtraSources, gather_extras
 from healer.models import AlertDetected, FailureClassified, FailureDetected, Verdict

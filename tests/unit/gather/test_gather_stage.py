@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cloudevents.http import CloudEvent
-from gather_helpers import Routes, paged, recorded, services
+from github_routes import Routes, paged, recorded, services
 
 from functions.classify.stage import Classifier
 from functions.gather.stage import Gatherer

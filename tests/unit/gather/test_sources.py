@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from gather_helpers import Routes, client
+from github_routes import Routes, client
 
 from functions.gather.sources import gather_essentials
 from healer.github.exceptions import GitHubUnavailable

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from gather_helpers import Routes, client, recorded
+from github_routes import Routes, client, recorded
 
 from functions.gather.staleness import record_stale, stale_reason
 from healer.models import FailureDetected

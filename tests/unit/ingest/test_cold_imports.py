@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
+from probes import loaded_after
 
-ROOT = Path(__file__).resolve().parents[3]
 HEAVY = ("pydantic", "httpx", "redis", "boto3", "kubernetes", "jinja2")
-
-
-def loaded_after(statement: str) -> set[str]:
-    probe = f"import json, sys\n{statement}\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", probe],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
-    return {name.split(".")[0] for name in json.loads(out.stdout.splitlines()[-1])}
 
 
 def test_ingest_import_leaves_heavy_modules_unloaded() -> None:

@@ -1,4 +1,4 @@
-"""GitHub faked at the transport: recorded example answers, plus per-test overrides."""
+"""GitHub faked at the transport for stage tests: recorded example answers plus overrides."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from healer.settings import Settings
 from healer.stores.file import FileBlobStore
 from healer.stores.memory import MemoryStateStore
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "github"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "github"
 TOKEN = "ghs_unit0test0token0value0000000000000"
 
 Answer = httpx.Response | Callable[[httpx.Request], httpx.Response]
@@ -65,3 +65,21 @@ def services(routes: Routes, tmp: Path, **settings: Any) -> Services:
         blobs=FileBlobStore(tmp),
         github=client(routes),
     )
+
+
+def paged(
+    path: str, items: list[Any], per_page: int = 100
+) -> Callable[[httpx.Request], httpx.Response]:
+    """An answer that pages ``items`` with GitHub's ``Link: rel="next"`` header."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("page", "1"))
+        chunk = items[(page - 1) * per_page : page * per_page]
+        headers = {}
+        if page * per_page < len(items):
+            headers["Link"] = (
+                f'<https://api.github.com{path}?per_page={per_page}&page={page + 1}>; rel="next"'
+            )
+        return httpx.Response(200, json=chunk, headers=headers)
+
+    return answer
