@@ -96,7 +96,10 @@ class KubernetesLauncher(Launcher):
                 _preload_content=False,
                 _request_timeout=self.timeout,
             )
-            response.release_conn()
+            try:
+                response.data  # noqa: B018 - drain the body so the pooled connection is reusable
+            finally:
+                response.release_conn()
         except ApiException as exc:
             if int(exc.status or 0) == 409:
                 return Launched(name=name, location=self.location(name), created=False)

@@ -1,4 +1,5 @@
-"""A small Kubernetes API server for ConfigMaps, so the real ``kubernetes`` client is tested.
+"""A small Kubernetes API server for ConfigMaps (and CodeRun custom objects), so the real
+``kubernetes`` client is tested.
 
 It speaks the REST shapes the client relies on: ``resourceVersion`` bumped on every write,
 optimistic-concurrency ``409 Conflict`` on a stale PUT, ``409 AlreadyExists`` on a second
@@ -22,6 +23,9 @@ from urllib.parse import parse_qs, urlsplit
 _COLLECTION = re.compile(r"^/api/v1/namespaces/([a-z0-9.-]+)/configmaps$")
 _ITEM = re.compile(r"^/api/v1/namespaces/([a-z0-9.-]+)/configmaps/([a-z0-9.-]+)$")
 _DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+_CR_COLLECTION = re.compile(r"^/apis/agents\.platform/v1/namespaces/([a-z0-9.-]+)/coderuns$")
+_CR_ITEM = re.compile(r"^/apis/agents\.platform/v1/namespaces/([a-z0-9.-]+)/coderuns/([^/]+)$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_CONFIGMAP_BYTES = 1024 * 1024
 _MERGE_PATCH_TYPES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
 
@@ -191,6 +195,54 @@ class ConfigMapRegistry:
         }
 
 
+class CustomObjectRegistry:
+    """CodeRuns (``agents.platform/v1``) by namespace and name: create once, get, list."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.objects: dict[tuple[str, str], dict[str, Any]] = {}
+        self.revision = 500
+
+    def create(self, ns: str, obj: dict[str, Any]) -> dict[str, Any]:
+        name = str((obj.get("metadata") or {}).get("name") or "")
+        if not _DNS_LABEL.match(name) or len(name) > 63:
+            raise ApiError(
+                422, "Invalid", f'CodeRun "{name}" is invalid: metadata.name: Invalid value', name
+            )
+        if obj.get("apiVersion") != "agents.platform/v1" or obj.get("kind") != "CodeRun":
+            raise ApiError(400, "BadRequest", "the object is not an agents.platform/v1 CodeRun")
+        with self.lock:
+            if (ns, name) in self.objects:
+                raise ApiError(
+                    409, "AlreadyExists", f'coderuns.agents.platform "{name}" already exists', name
+                )
+            self.revision += 1
+            stored = json.loads(json.dumps(obj))
+            stored["metadata"] = {
+                **stored["metadata"],
+                "namespace": ns,
+                "uid": str(uuid.uuid4()),
+                "resourceVersion": str(self.revision),
+                "creationTimestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+            self.objects[(ns, name)] = stored
+            return json.loads(json.dumps(stored))
+
+    def get(self, ns: str, name: str) -> dict[str, Any]:
+        with self.lock:
+            obj = self.objects.get((ns, name))
+            if obj is None:
+                message = f'coderuns.agents.platform "{name}" not found'
+                raise ApiError(404, "NotFound", message, name)
+            return json.loads(json.dumps(obj))
+
+    def list(self, ns: str) -> dict[str, Any]:
+        with self.lock:
+            items = [json.loads(json.dumps(o)) for (s, _), o in sorted(self.objects.items())
+                     if s == ns]
+        return {"apiVersion": "agents.platform/v1", "kind": "CodeRunList", "items": items}
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -209,6 +261,9 @@ class KubeApi:
         self.forbidden_verbs: set[str] = set()
         self.conflicts_to_inject = 0
         self.requests: Counter[str] = Counter()  # RBAC verb -> count
+        self.coderuns = CustomObjectRegistry()
+        self.forbidden_coderun_verbs: set[str] = set()
+        self.coderun_requests: Counter[str] = Counter()  # RBAC verb on coderuns -> count
         self._switch_lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -229,6 +284,9 @@ class KubeApi:
         self.forbidden_verbs = set()
         self.conflicts_to_inject = 0
         self.requests.clear()
+        self.coderuns = CustomObjectRegistry()
+        self.forbidden_coderun_verbs = set()
+        self.coderun_requests.clear()
 
     def take_injected_conflict(self) -> bool:
         with self._switch_lock:
@@ -274,6 +332,9 @@ def _handler_for(api: KubeApi) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self, method: str) -> None:
             parts = urlsplit(self.path)
+            if _CR_ITEM.match(parts.path) or _CR_COLLECTION.match(parts.path):
+                self._handle_coderuns(method, parts.path)
+                return
             item, collection = _ITEM.match(parts.path), _COLLECTION.match(parts.path)
             verb = ("get" if item else "list") if method == "GET" else _VERBS[method]
             body = self._body() if method in {"POST", "PUT", "PATCH"} else None
@@ -328,6 +389,39 @@ def _handler_for(api: KubeApi) -> type[BaseHTTPRequestHandler]:
             if method == "DELETE":
                 return 200, registry.delete(ns, name)
             raise ApiError(405, "MethodNotAllowed", f"{method} is not supported")
+
+        def _handle_coderuns(self, method: str, path: str) -> None:
+            item, collection = _CR_ITEM.match(path), _CR_COLLECTION.match(path)
+            verb = ("get" if item else "list") if method == "GET" else _VERBS[method]
+            body = self._body() if method in {"POST", "PUT", "PATCH"} else None
+            api.coderun_requests[verb] += 1
+            if api.outage == "drop":
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            match = item or collection
+            ns = match.group(1) if match else ""
+            try:
+                if api.outage == "unavailable":
+                    raise ApiError(503, "ServiceUnavailable", "the server is currently unable "
+                                   "to handle the request")
+                if verb in api.forbidden_coderun_verbs:
+                    raise ApiError(
+                        403, "Forbidden",
+                        f'coderuns.agents.platform is forbidden: User "system:serviceaccount:'
+                        f'{ns}:healer" cannot {verb} resource "coderuns" in API group '
+                        f'"agents.platform" in the namespace "{ns}"',
+                    )
+                if collection and method == "POST":
+                    self._send(201, api.coderuns.create(ns, body))
+                elif collection and method == "GET":
+                    self._send(200, api.coderuns.list(ns))
+                elif item and method == "GET":
+                    self._send(200, api.coderuns.get(ns, item.group(2)))
+                else:
+                    raise ApiError(405, "MethodNotAllowed", f"{method} is not supported here")
+            except ApiError as err:
+                self._send(err.code, err.body)
 
         def do_GET(self) -> None:
             self._handle("GET")
