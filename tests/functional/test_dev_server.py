@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -25,6 +26,7 @@ DELIVERIES = ROOT / "examples" / "deliveries"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dev.DevServer]:
     settings = offline_settings(Settings(), ROOT, str(tmp_path_factory.mktemp("blobs")))
+    settings = replace(settings, coderun_outbox=str(tmp_path_factory.mktemp("outbox")))
     started = dev.start(
         Services(settings, state=MemoryStateStore()), port=0, root=ROOT, backoff_scale=0.0
     )
@@ -33,7 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dev.DevServer]:
 
 
 def test_every_stage_has_its_own_port(server: dev.DevServer) -> None:
-    assert {"ingest", "classify", "gather", "status"} <= set(server.stage_urls)
+    assert {"ingest", "classify", "gather", "spawn", "status"} <= set(server.stage_urls)
     assert len(set(server.stage_urls.values())) == len(server.stage_urls)
     health = httpx.get(server.stage_urls["ingest"] + "/health/readiness")
     assert health.status_code == 200 and health.json()["status"] == "healthy"
@@ -51,6 +53,9 @@ def test_cloudevent_posted_to_the_ingress_runs_the_pipeline(server: dev.DevServe
     assert hops[0]["stage"] == "ingest" and hops[0]["status"] == 200
     assert hops[0]["reply_type"] == "dev.healer.failure.detected"
     assert hops[0]["id"] == "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+    assert [h["stage"] for h in hops] == ["ingest", "classify", "gather", "spawn"]
+    assert hops[-1]["reply_type"] == "dev.healer.remediation.started"
+    assert hops[-1]["remediation"]["coderun_name"] == "healer-acme-widgets-7001-a1"
     recent = httpx.get(server.ingress_url + "/hops").json()["hops"]
     assert hops[0] in recent
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 from cloudevents.http import CloudEvent
 
 from healer.broker.hops import Hop, Outcome
@@ -21,10 +23,17 @@ ROOT = Path(__file__).resolve().parents[2]
 DELIVERIES = ROOT / "examples" / "deliveries"
 
 
+@pytest.fixture(autouse=True)
+def outbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """CodeRun manifests (also those of ``healer replay`` runs) go to a temporary outbox."""
+    monkeypatch.setenv("HEALER_CODERUN_OUTBOX", str(tmp_path / "outbox"))
+    return tmp_path / "outbox"
+
+
 @pytest.fixture
-def services(tmp_path: Path) -> Services:
+def services(tmp_path: Path, outbox: Path) -> Services:
     settings = offline_settings(Settings(), ROOT, str(tmp_path / "blobs"))
-    return Services(settings, state=MemoryStateStore())
+    return Services(replace(settings, coderun_outbox=str(outbox)), state=MemoryStateStore())
 
 
 @pytest.fixture
@@ -61,6 +70,72 @@ def test_failed_job_is_detected_by_ingest(pipeline: Pipeline) -> None:
     )
     classify = next(h for h in hops if h.type == "dev.healer.failure.detected")
     assert classify.stage == "classify" and classify.id == first.reply_id
+
+
+@pytest.mark.parametrize(
+    ("name", "agent", "coderun", "branch"),
+    [
+        ("workflow_job-failure.json", "rex", "healer-acme-widgets-7001-a1", "feature/parser"),
+        ("workflow_run-failure.json", "blaze", "healer-acme-webapp-7002-a1", "fix/login-form"),
+        (
+            "workflow_job-python-failure.json",
+            "viper",
+            "healer-acme-api-7003-a1",
+            "healer/acme-api-7003",
+        ),
+        (
+            "dependabot_alert.json",
+            "cipher",
+            "healer-acme-widgets-dependabot-3-a1",
+            "healer/acme-widgets-dependabot-3",
+        ),
+        (
+            "code_scanning_alert.json",
+            "cipher",
+            "healer-acme-widgets-code-scanning-8-a1",
+            "healer/acme-widgets-code-scanning-8",
+        ),
+        (
+            "secret_scanning_alert.json",
+            "cipher",
+            "healer-acme-widgets-secret-scanning-2-a1",
+            "healer/acme-widgets-secret-scanning-2",
+        ),
+    ],
+)
+def test_failures_and_alerts_end_in_a_started_remediation_with_a_coderun(
+    pipeline: Pipeline,
+    services: Services,
+    outbox: Path,
+    name: str,
+    agent: str,
+    coderun: str,
+    branch: str,
+) -> None:
+    hops = replay(pipeline, name)
+    assert [h.stage for h in hops] == ["ingest", "classify", "gather", "spawn"]
+    last = hops[-1]
+    assert (last.type, last.status, last.reply_type) == (
+        "dev.healer.context.gathered",
+        200,
+        "dev.healer.remediation.started",
+    )
+    assert last.reply is not None
+    data = last.reply.get_data()
+    assert (data["agent"], data["coderun_name"], data["branch"]) == (agent, coderun, branch)
+    manifest = yaml.safe_load((outbox / f"{coderun}.yaml").read_text())
+    assert manifest["spec"]["agent"] == agent and manifest["spec"]["branch"] == branch
+    prompt = services.blobs.get(data["prompt_key"]).decode()
+    assert prompt.startswith(f"You are {agent.capitalize()}")
+    assert manifest["spec"]["prompt"] == prompt
+
+
+def test_a_check_suite_and_its_run_share_one_remediation(pipeline: Pipeline, outbox: Path) -> None:
+    suite = replay(pipeline, "check_suite-failure.json")[-1]
+    run = replay(pipeline, "workflow_run-failure.json")[-1]
+    assert suite.reply_type == run.reply_type == "dev.healer.remediation.started"
+    assert suite.reply_id == run.reply_id
+    assert [p.name for p in outbox.iterdir()] == ["healer-acme-webapp-7002-a1.yaml"]
 
 
 @pytest.mark.parametrize(
@@ -134,9 +209,26 @@ def test_cli_replay_readable_output_and_summary(capsys: pytest.CaptureFixture[st
     )
     out = capsys.readouterr().out
     assert "[ingest] dev.healer.github.webhook 72d3162e… → 200 dev.healer.failure.detected " in out
+    assert "[spawn] dev.healer.context.gathered " in out and "remediation.started" in out
+    assert "    agent: rex on branch feature/parser, CodeRun healer-acme-widgets-7001-a1 → " in out
+    prompt = [line for line in out.splitlines() if line.startswith("    │")]
+    assert prompt[0].startswith("    │ You are Rex, Healer's specialist for Rust")
+    assert len(prompt) == 26 and prompt[-1].startswith("    │ … ")  # 25 lines and a note
     assert "[ingest] dev.healer.github.webhook " in out and "→ 202 skipped: " in out
     assert out.rstrip().splitlines()[-1].startswith("2 deliveries, ")
     assert out.rstrip().endswith("1 skipped, 0 failed")
+
+
+def test_cli_replay_show_prompt_prints_it_whole(
+    outbox: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["replay", str(DELIVERIES / "workflow_job-failure.json"), "--show-prompt"]) == 0
+    out = capsys.readouterr().out
+    prompt = [line[6:] for line in out.splitlines() if line.startswith("    │")]
+    manifest = yaml.safe_load((outbox / "healer-acme-widgets-7001-a1.yaml").read_text())
+    assert [p.rstrip() for p in prompt] == [
+        p.rstrip() for p in manifest["spec"]["prompt"].rstrip("\n").splitlines()
+    ]
 
 
 def test_cli_replay_exits_non_zero_when_a_delivery_fails(
