@@ -45,9 +45,9 @@ class Spawner:
     roster: Roster | None = None
     clock: Callable[[], str] = field(default=_now)
 
-    def __post_init__(self) -> None:
+    def limits(self) -> Limits:
         settings = self.services.settings
-        self.limits_for: Callable[[], Limits] = lambda: Limits(
+        return Limits(
             self.services.state,
             max_concurrent=settings.max_concurrent,
             window_seconds=max(0, settings.time_window_mins) * 60,
@@ -75,7 +75,7 @@ class Spawner:
                 f"attempt {target.attempt} is past max_attempts ({max_attempts})",
             )
         state = self.services.state
-        limits = self.limits_for()
+        limits = self.limits()
         claims = Claims()
         done = claim_dedup(state, dedup_key(target.task_id, target.attempt), claims)
         if done is not None:  # a redelivery: the same answer, nothing started again
