@@ -97,3 +97,33 @@ def test_undefined_names_fail_loudly() -> None:
     broken = type(rex)(**{**rex.__dict__, "template": "x.md.j2"})
     with pytest.raises(jinja2.UndefinedError):
         render_prompt(env, context(), broken)
+
+
+def test_an_alert_prompt_speaks_of_the_alert_not_a_ci_log() -> None:
+    from healer.models import AlertDetected
+    from healer.vocabulary import AlertKind
+
+    verdict = Verdict(
+        failure_type=FailureType.SECURITY_DEPENDABOT,
+        category=Category.SECURITY,
+        agent="cipher",
+        action=Action.FIX,
+        confidence=1.0,
+        excerpt="Dependabot alert #3 (high)",
+    )
+    alert = AlertDetected(
+        repository="acme/widgets",
+        kind=AlertKind.DEPENDABOT,
+        alert_number=3,
+        html_url="https://github.com/acme/widgets/security/dependabot/3",
+    )
+    gathered = ContextGathered(
+        classified=FailureClassified(alert=alert, verdicts=[verdict], primary=verdict),
+        task_id="acme-widgets-dependabot-3",
+    )
+    text = render_prompt(environment(), gathered, load_roster().specialists["cipher"])
+    assert "GitHub raised a security alert" in text
+    assert "- Alert: https://github.com/acme/widgets/security/dependabot/3" in text
+    assert "## Alert details" in text
+    assert "CI job failed" not in text
+    assert "Workflow run" not in text
