@@ -19,6 +19,19 @@ def task_key(task_id: str) -> str:
     return f"task:{task_id}"
 
 
+def branch_key(repository: str, branch: str) -> str:
+    """``branch:<repo>:<branch>`` → the task working there, so CI deliveries match cheaply."""
+    return f"branch:{repository}:{branch}"
+
+
+def planned_agent(record: Any, attempt: int) -> str:
+    """The specialist completion-check chose for ``attempt`` (``next_agent`` in the record)."""
+    planned = record.get("next_agent") if isinstance(record, dict) else None
+    if isinstance(planned, dict) and planned.get("attempt") == attempt:
+        return str(planned.get("agent") or "")
+    return ""
+
+
 def with_attempt(
     record: dict[str, Any] | None, base: dict[str, Any], entry: dict[str, Any], now: str
 ) -> dict[str, Any]:

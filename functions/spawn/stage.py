@@ -19,7 +19,7 @@ from cloudevents.http import CloudEvent
 from functions.spawn.coderun import build_manifest
 from functions.spawn.launcher import Launcher, launcher_for
 from functions.spawn.limits import Claims, Limits, claim_dedup, dedup_key, finish_dedup
-from functions.spawn.record import record_attempt
+from functions.spawn.record import branch_key, planned_agent, record_attempt, task_key
 from functions.spawn.target import Target, target_of
 from healer.errors import InvalidInput
 from healer.events import build_event, event_data
@@ -89,16 +89,21 @@ class Spawner:
             if refusal is not None:
                 limits.release(claims)
                 return skipped(target, refusal.code, refusal.reason)
-            payload = self.rerun(target) if action == Action.RERUN else self.fix(target, context)
+            payload = (
+                self.rerun(target, context) if action == Action.RERUN else self.fix(target, context)
+            )
             finish_dedup(state, claims, payload.model_dump(mode="json"))
         except BaseException:
             limits.release(claims)
             raise
         return started(target, payload)
 
-    def rerun(self, target: Target) -> RemediationStarted:
-        """A transient failure: GitHub re-runs the failed jobs; no agent."""
+    def rerun(self, target: Target, context: ContextGathered) -> RemediationStarted:
+        """A transient failure: GitHub re-runs the failed jobs; no agent. The context is kept
+        so completion-check can retry with an agent if the re-run fails too."""
         self.services.github.rerun_failed_jobs(target.repository, target.run_id)
+        blob = context.model_dump_json().encode()
+        self.services.blobs.put(target.context_key, blob, content_type=_JSON)
         payload = _started(target, agent="", action=Action.RERUN)
         self._record(target, payload)
         return payload
@@ -107,7 +112,8 @@ class Spawner:
         from healer.prompts import render_prompt
 
         settings = self.services.settings
-        specialist = self.specialist(target.primary.agent)
+        record = self.services.state.get_json(task_key(target.task_id))
+        specialist = self.specialist(planned_agent(record, target.attempt) or target.primary.agent)
         prompt = render_prompt(self._env(), context, specialist, max_attempts=settings.max_attempts)
         blobs = self.services.blobs
         blobs.put(target.context_key, context.model_dump_json().encode(), content_type=_JSON)
@@ -166,10 +172,13 @@ class Spawner:
             "action": payload.action.value,
             "coderun_name": payload.coderun_name,
             "prompt_key": payload.prompt_key,
+            "context_key": target.context_key,
+            "branch": target.branch,
             "started_at": self.clock(),
             "outcome": "",
         }
         record_attempt(self.services.state, target.task_id, base, entry, self.clock())
+        self.services.state.set(branch_key(target.repository, target.branch), target.task_id)
 
 
 _JSON = "application/json"

@@ -84,6 +84,13 @@ class Settings:
     max_concurrent: int = 10  # CodeRuns running at once, across every repository
     coderun_backend: str = "outbox"  # outbox (write manifests to coderun_outbox) | kubernetes
 
+    # Completion-check.
+    attempt_timeout_mins: int = 60  # a running attempt older than this is timed out (ping sweep)
+    alternate_agent: str = ""  # who takes over when one specialist failed twice ("": fallback)
+    breaker_threshold: int = 5  # this many failed attempts in a row, across tasks, open it
+    breaker_window_mins: int = 60  # ... counted from the first of them
+    breaker_open_mins: int = 30  # how long breaker:open stays set
+
     @classmethod
     def load(
         cls,

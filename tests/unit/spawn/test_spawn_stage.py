@@ -93,11 +93,15 @@ def test_fix_creates_a_coderun_stores_the_prompt_and_records_the_attempt(
             "action": "fix",
             "coderun_name": "healer-acme-widgets-7001-a1",
             "prompt_key": data["prompt_key"],
+            "context_key": data["context_key"],
+            "branch": "feature/parser",
             "started_at": "2025-01-02T03:04:05Z",
             "outcome": "",
         }
     ]
     assert services.state.get(ACTIVE_KEY) == "1"
+    # completion-check finds the task from a CI delivery on the branch
+    assert services.state.get("branch:acme/widgets:feature/parser") == "acme-widgets-7001"
 
 
 def test_a_redelivery_answers_the_same_event_and_starts_nothing(
@@ -141,6 +145,9 @@ def test_rerun_asks_github_and_starts_no_agent(
     assert launcher.created == 0 and services.state.get(ACTIVE_KEY) is None
     record = json.loads(services.state.get("task:acme-widgets-7001") or "")
     assert record["attempts"][0]["action"] == "rerun"
+    # the context is kept, so a failed re-run can be retried with an agent
+    context_key = record["attempts"][0]["context_key"]
+    assert ContextGathered.model_validate_json(services.blobs.get(context_key)).task_id
 
 
 def test_ignore_is_skipped_with_the_reason(
@@ -265,6 +272,18 @@ def test_an_unknown_agent_falls_back_to_the_roster_fallback(
     odd = verdict().model_copy(update={"agent": "nobody"})
     reply = Spawner(make_services(), launcher=launcher)(gathered(make_context(primary=odd)))
     assert reply.get_data()["agent"] == "atlas"
+
+
+def test_a_retry_starts_the_specialist_completion_check_planned(
+    make_services: Make, make_context: ContextFactory, launcher: CountingLauncher
+) -> None:
+    services = make_services()
+    plan = {"task_id": "acme-widgets-7001", "next_agent": {"attempt": 3, "agent": "atlas"}}
+    services.state.set_json("task:acme-widgets-7001", plan)
+    second = Spawner(services, launcher=launcher)(gathered(make_context(attempt=2)))
+    third = Spawner(services, launcher=launcher)(gathered(make_context(attempt=3)))
+    assert second.get_data()["agent"] == "rex"  # planned for another attempt: the verdict's
+    assert third.get_data()["agent"] == "atlas"
 
 
 def test_bad_payloads_and_other_types_are_rejected(
