@@ -91,6 +91,10 @@ class Settings:
     breaker_window_mins: int = 60  # ... counted from the first of them
     breaker_open_mins: int = 30  # how long breaker:open stays set
 
+    # Escalate.
+    discord_webhook_url: str = field(default="", repr=False)  # "" turns the Discord channel off
+    discord_timeout: float = 10.0
+
     @classmethod
     def load(
         cls,

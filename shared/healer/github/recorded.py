@@ -11,6 +11,7 @@ acknowledged with 201 so the pipeline can run to its end.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +81,23 @@ class RecordedTransport(httpx.BaseTransport):
         answer: dict[str, Any] = {"id": number}
         if isinstance(body, dict):
             answer.update(body)
+        answer.update(_created(request.url.path, number))
         return _json(201, answer)
+
+
+_ISSUES = re.compile(r"^/repos/([^/]+)/([^/]+)/issues(?:/(\d+)/comments)?$")
+
+
+def _created(path: str, number: int) -> dict[str, Any]:
+    """The links GitHub answers a new issue or comment with, so callers can show them."""
+    match = _ISSUES.match(path)
+    if match is None:
+        return {}
+    owner, repo, issue = match.groups()
+    if issue is None:
+        return {"number": number, "html_url": f"https://github.com/{owner}/{repo}/issues/{number}"}
+    url = f"https://github.com/{owner}/{repo}/issues/{issue}#issuecomment-{number}"
+    return {"html_url": url}
 
 
 def _json(status: int, body: Any) -> httpx.Response:

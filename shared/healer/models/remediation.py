@@ -41,6 +41,11 @@ class RemediationSucceeded(Payload):
     attempt: int
     agent: str
     summary: str = ""
+    coderun_name: str = ""
+    branch: str = ""
+    commits: list[str] = Field(default_factory=list)
+    pull_request_url: str = ""
+    ci_url: str = ""
 
 
 class RemediationRetry(Payload):
@@ -63,8 +68,17 @@ class RemediationExhausted(Payload):
 
 
 class RemediationEscalated(Payload):
+    """Humans were told: ``channels`` are the ones that took the message (discord, github)."""
+
     task_id: str
     repository: str
     run_id: int
     channels: list[str] = Field(default_factory=list)
     comment_url: str = ""
+    comment_kind: str = ""  # comment (on the PR) | issue (a new one)
+    failure_type: str = ""
+    attempts: int = 0
+    disabled: list[str] = Field(default_factory=list)  # channels not configured
+    errors: dict[str, str] = Field(default_factory=dict)  # channel -> why it refused, for good
+    message_key: str = ""  # blob: the GitHub comment body as rendered
+    discord_key: str = ""  # blob: the Discord message as rendered
