@@ -8,6 +8,7 @@ still at hand, and a little look-ahead is held back so that lines after a hit ar
 
 from __future__ import annotations
 
+import codecs
 import re
 
 import re2
@@ -30,6 +31,7 @@ from healer.vocabulary import FailureType
 BLOCK = 1 << 20
 LOOKBEHIND = 32 * 1024
 LOOKAHEAD = 16 * 1024
+SNIFF = 512  # bytes read before deciding whether the log is UTF-16
 MAX_CARRY = 4 * BLOCK  # a "line" longer than this is split
 DECAY = 0.6  # each repeat of the same rule in a step counts 60% of the previous one
 SATURATED = 30  # past this many repeats a rule adds nothing and keeps no record
@@ -72,6 +74,23 @@ RETRY_FACTOR = 0.25
 _SCRIPT_END = (b"##[endgroup]", b"shell: ")
 
 
+def utf16_decoder(head: bytes) -> codecs.IncrementalDecoder | None:
+    """A decoder when the log is UTF-16 (a BOM, or NULs in every other byte), as logs saved
+    by Windows PowerShell are; ``None`` for UTF-8 and ASCII logs."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return codecs.getincrementaldecoder("utf-16")("replace")
+    sample = head[:512]
+    if len(sample) < 16:
+        return None
+    odd_nuls, even_nuls = sample[1::2].count(0), sample[0::2].count(0)
+    half = len(sample) // 2
+    if odd_nuls > 0.8 * half and even_nuls < 0.1 * half:
+        return codecs.getincrementaldecoder("utf-16-le")("replace")
+    if even_nuls > 0.8 * half and odd_nuls < 0.1 * half:
+        return codecs.getincrementaldecoder("utf-16-be")("replace")
+    return None
+
+
 class Scanner:
     """Feed chunks, then ``close()``; the tracker then holds every step's evidence."""
 
@@ -85,18 +104,37 @@ class Scanner:
         self._line_base = 0  # newlines before carry[_scan_from]
         self._last_data = b""
         self._last_end = 0
+        self._utf16: codecs.IncrementalDecoder | None = None
+        self._head: bytes | None = b""
 
     def feed(self, chunk: bytes | str) -> None:
         data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
         if not data:
             return
         self.bytes_seen += len(data)
+        if self._head is not None:  # the encoding is decided on the first bytes
+            self._head += data
+            if len(self._head) < SNIFF:
+                return
+            data, self._head = self._head, None
+            self._utf16 = utf16_decoder(data)
+        self._append(data)
+
+    def _append(self, data: bytes) -> None:
+        if self._utf16 is not None:
+            data = self._utf16.decode(data).encode("utf-8", "replace")
         self._pending.append(data)
         self._pending_len += len(data)
         if self._pending_len >= BLOCK:
             self._process(final=False)
 
     def close(self) -> StepTracker:
+        if self._head:
+            head, self._head = self._head, None
+            self._utf16 = utf16_decoder(head)
+            self._append(head)
+        if self._utf16 is not None:
+            self._pending.append(self._utf16.decode(b"", final=True).encode("utf-8", "replace"))
         self._process(final=True)
         data, end = self._last_data, self._last_end
         step = self.tracker.current

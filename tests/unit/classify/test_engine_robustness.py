@@ -10,6 +10,7 @@ import pytest
 
 from functions.classify.engine import classify_log
 from healer.models import Verdict
+from healer.vocabulary import FailureType
 
 
 def gha(*lines: str, eol: str = "\n") -> str:
@@ -616,3 +617,32 @@ def test_trivy_config_findings_are_code_scanning() -> None:
         )
     )
     assert verdict_of(log).failure_type == "security_code_scan"
+
+
+def test_a_utf16_log_saved_by_windows_is_read_as_text() -> None:
+    log = (
+        "##[group]Run npx tsc --noEmit\n"
+        "src/app.ts(3,7): error TS2322: Type 'string' is not assignable to type 'number'.\n"
+        "##[error]Process completed with exit code 2.\n"
+    )
+    for encoded in (log.encode("utf-16"), log.encode("utf-16-le"), log.encode("utf-16-be")):
+        chunks = [encoded[i : i + 7] for i in range(0, len(encoded), 7)]  # odd-sized chunks
+        verdict = classify_log(chunks)
+        assert verdict.failure_type == FailureType.FRONTEND_TYPESCRIPT
+        assert "error TS2322" in verdict.excerpt
+
+
+def test_the_gitleaks_action_verdict_is_a_secret_finding() -> None:
+    log = '##[group]Run gitleaks/gitleaks-action@v2\nGitleaks encountered leaks\n{"rule": "AWS"}\n'
+    assert classify_log([log + "##[error]Process completed with exit code 1.\n"]).failure_type == (
+        FailureType.SECURITY_SECRET
+    )
+
+
+def test_a_release_action_refused_by_the_api_is_a_permission_failure() -> None:
+    log = (
+        "##[group]Run softprops/action-gh-release@v2\n"
+        "⚠️ GitHub release failed with status: 403\n"
+        "##[error]Too many retries.\n"
+    )
+    assert classify_log([log]).failure_type == FailureType.GIT_PERMISSION
