@@ -22,6 +22,7 @@ EMITS = {
     "classify": {EventType.FAILURE_CLASSIFIED},
     "gather": {EventType.CONTEXT_GATHERED},
     "spawn": {EventType.REMEDIATION_STARTED, EventType.REMEDIATION_SKIPPED},
+    "escalate": {EventType.REMEDIATION_ESCALATED},
     "status": set(),
 }
 # Consumed by stages outside this base so far (completion-check), or by nobody.
@@ -119,6 +120,7 @@ def test_routes(topology: Topology) -> None:
     assert routed(EventType.FAILURE_CLASSIFIED) == ["gather"]
     assert routed(EventType.REMEDIATION_RETRY) == ["gather"]
     assert routed(EventType.CONTEXT_GATHERED) == ["spawn"]
+    assert routed(EventType.REMEDIATION_EXHAUSTED) == ["escalate"]
 
 
 def test_broker_delivery(topology: Topology) -> None:
@@ -182,3 +184,14 @@ def test_sensor_posts_cloudevents_to_the_broker() -> None:
     eventsource = yaml.safe_load((ARGO / "eventsource.yaml").read_text())
     assert eventsource["metadata"]["name"] == sensor["spec"]["dependencies"][0]["eventSourceName"]
     assert "healer" in eventsource["spec"]["github"]
+
+
+def test_escalate_retries_slower_and_still_dead_letters(topology: Topology) -> None:
+    (trigger,) = topology.matching({"type": EventType.REMEDIATION_EXHAUSTED.value})
+    delivery = topology.delivery_for(trigger)
+    assert (delivery.retry, delivery.backoff_policy, delivery.backoff_delay) == (
+        6,
+        "exponential",
+        1.0,
+    )
+    assert delivery.dead_letter == DeadLetterSink(service="status", path="/dead-letter")
