@@ -22,6 +22,11 @@ EMITS = {
     "classify": {EventType.FAILURE_CLASSIFIED},
     "gather": {EventType.CONTEXT_GATHERED},
     "spawn": {EventType.REMEDIATION_STARTED, EventType.REMEDIATION_SKIPPED},
+    "completion-check": {
+        EventType.REMEDIATION_SUCCEEDED,
+        EventType.REMEDIATION_RETRY,
+        EventType.REMEDIATION_EXHAUSTED,
+    },
     "escalate": {EventType.REMEDIATION_ESCALATED},
     "status": set(),
 }
@@ -114,7 +119,7 @@ def test_routes(topology: Topology) -> None:
     def routed(event_type: EventType) -> list[str]:
         return [t.subscriber.service for t in topology.matching({"type": event_type.value})]
 
-    assert routed(EventType.GITHUB_WEBHOOK) == ["ingest"]
+    assert routed(EventType.GITHUB_WEBHOOK) == ["completion-check", "ingest"]
     assert routed(EventType.FAILURE_DETECTED) == ["classify"]
     assert routed(EventType.ALERT_DETECTED) == ["classify"]
     assert routed(EventType.FAILURE_CLASSIFIED) == ["gather"]
@@ -144,12 +149,13 @@ def test_services_are_knative_ready(documents: list[tuple[Path, dict[str, Any]]]
         assert spec["containerConcurrency"] > 0 and 0 < spec["timeoutSeconds"] <= 600
         (container,) = spec["containers"]
         assert container["image"] == f"ghcr.io/5dlabs/healer-{name}:latest"
+        package = name.replace("-", "_")
         assert container["command"] + container["args"] == [
             "functions-framework",
             "--target",
-            name,
+            package,
             "--source",
-            f"functions/{name}/main.py",
+            f"functions/{package}/main.py",
             "--signature-type",
             "http",
         ]
@@ -195,3 +201,31 @@ def test_escalate_retries_slower_and_still_dead_letters(topology: Topology) -> N
         1.0,
     )
     assert delivery.dead_letter == DeadLetterSink(service="status", path="/dead-letter")
+
+
+def test_completion_check_hears_coderuns_ci_and_the_sweep(
+    topology: Topology, documents: list[tuple[Path, dict[str, Any]]]
+) -> None:
+    def routed(attributes: dict[str, str]) -> list[str]:
+        return [t.subscriber.service for t in topology.matching(attributes)]
+
+    coderun = "/apis/agents.platform/v1/namespaces/cto/coderuns/healer-acme-widgets-7001-a1"
+    update = EventType.APISERVER_UPDATE.value
+    assert routed({"type": update, "subject": coderun}) == ["completion-check"]
+    assert routed({"type": update, "subject": "/api/v1/namespaces/cto/pods/x"}) == []
+    sweep = "/apis/v1/namespaces/cto/pingsources/healer-sweep"
+    assert routed({"type": EventType.PING.value, "source": sweep}) == ["completion-check"]
+    kinds = {doc["kind"]: doc for _, doc in documents}
+    (resource,) = kinds["ApiServerSource"]["spec"]["resources"]
+    assert (resource["apiVersion"], resource["kind"]) == ("agents.platform/v1", "CodeRun")
+    assert kinds["ApiServerSource"]["spec"]["mode"] == "Resource"
+    assert kinds["PingSource"]["metadata"]["name"] == sweep.rsplit("/", 1)[1]
+    account = kinds["ApiServerSource"]["spec"]["serviceAccountName"]
+    roles = [d for _, d in documents if d["kind"] == "Role" and d["metadata"]["name"] == account]
+    assert roles[0]["rules"] == [
+        {
+            "apiGroups": ["agents.platform"],
+            "resources": ["coderuns"],
+            "verbs": ["get", "list", "watch"],
+        }
+    ]

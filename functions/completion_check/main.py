@@ -1,0 +1,35 @@
+"""Knative entry point of the completion-check stage (functions-framework ``http`` signature)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import functions_framework
+
+from healer.runtime import cloudevent_function
+from healer.services import Services
+from healer.settings import Settings
+
+if TYPE_CHECKING:
+    import flask
+
+NAME = "completion-check"
+
+
+def create_function(services: Services | None = None) -> Callable[[flask.Request], flask.Response]:
+    """The request handler: CodeRun updates, CI results on fix branches, and the timeout sweep."""
+    from functions.completion_check.stage import CompletionChecker
+
+    return cloudevent_function(CompletionChecker(services or Services(Settings.load())), name=NAME)
+
+
+_function: Callable[[flask.Request], flask.Response] | None = None
+
+
+@functions_framework.http
+def completion_check(request: flask.Request) -> flask.Response:
+    global _function
+    if _function is None:
+        _function = create_function()
+    return _function(request)

@@ -1,0 +1,235 @@
+"""The completion-check stage: CodeRun updates, CI results and the sweep in; at most one of
+``remediation.succeeded`` / ``.retry`` / ``.exhausted`` out.
+
+Each input records its half of an attempt on the task record (compare-and-set), then
+``settle`` decides once both halves are known. A redelivery finds the attempt decided and
+answers the same event while the task has not moved on; side effects run once (see
+``effects``). Store and blob outages propagate as 503s so the broker retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from cloudevents.http import CloudEvent
+
+from functions.completion_check import decide as rules
+from functions.completion_check import effects, emit
+from functions.completion_check.inputs import AgentReport, CIReport, agent_report, ci_report
+from functions.completion_check.sweep import Sweep
+from functions.spawn.record import branch_key
+from healer.errors import InvalidInput
+from healer.events import event_data
+from healer.models import ContextGathered, HistoryEntry
+from healer.runtime import Skip
+from healer.vocabulary import EventType
+
+if TYPE_CHECKING:
+    from healer.roster import Roster
+    from healer.services import Services
+
+Reply = CloudEvent | Skip
+ACCEPTED = (EventType.APISERVER_UPDATE, EventType.GITHUB_WEBHOOK, EventType.PING)
+STAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class CompletionChecker:
+    services: Services
+    roster: Roster | None = None
+    clock: Callable[[], datetime] = field(default=_utcnow)
+    forward: Callable[[CloudEvent], None] | None = None  # the sweep's extra events
+
+    def __call__(self, event: CloudEvent) -> Reply:
+        kind = event["type"]
+        if kind == EventType.APISERVER_UPDATE:
+            return self.on_coderun(event_data(event))
+        if kind == EventType.GITHUB_WEBHOOK:
+            return self.on_webhook(event_data(event))
+        if kind == EventType.PING:
+            return Sweep(self).run(str(event["source"]), str(event["id"]))
+        accepted = ", ".join(t.value for t in ACCEPTED)
+        raise InvalidInput(
+            f"event type {kind!r} is not handled here; completion-check accepts {accepted}"
+        )
+
+    def now(self) -> str:
+        return self.clock().strftime(STAMP)
+
+    # The two halves.
+
+    def on_coderun(self, obj: Any) -> Reply:
+        report = agent_report(obj)
+        if isinstance(report, str):
+            return Skip(report)
+        return self.record_half(report.task_id, report.attempt, "agent_result", report)
+
+    def on_webhook(self, data: dict[str, Any]) -> Reply:
+        report = ci_report(data)
+        if isinstance(report, str):
+            return Skip(report)
+        state = self.services.state
+        task_id = state.get(branch_key(report.repository, report.branch))
+        if task_id is None:
+            return Skip(f"no Healer task on {report.repository} branch {report.branch}")
+        _, record = effects.load_record(state, task_id)
+        entry = rules.open_attempt(record) if record is not None else None
+        if record is None or entry is None:
+            return Skip(f"task {task_id} has no attempt running")
+        attempt = int(entry.get("attempt") or 0)
+        started = str(entry.get("started_at") or "")
+        if report.started_at and started and report.started_at < started:
+            return Skip(f"{report.kind} {report.ident} started before attempt {attempt}")
+        agent = entry.get("agent_result") if isinstance(entry.get("agent_result"), dict) else {}
+        commits = agent.get("commits")
+        if isinstance(commits, list) and commits and report.head_sha not in commits:
+            return Skip(
+                f"{report.kind} {report.ident} ran on {report.head_sha[:12]}, "
+                "not on the agent's commits"
+            )
+        return self.record_half(task_id, attempt, "ci", report)
+
+    def record_half(
+        self, task_id: str, attempt: int, name: str, report: AgentReport | CIReport
+    ) -> Reply:
+        stamp = self.now()
+
+        def change(record: dict[str, Any]) -> dict[str, Any] | None:
+            entry = rules.entry_of(record, attempt)
+            if entry is None or entry.get("outcome"):
+                return None  # unknown attempt, or decided already (a redelivery)
+            half = report.as_record(stamp)
+            if entry.get(name) == half:
+                return None
+            attempts = [
+                {**a, name: half} if a.get("attempt") == attempt else a
+                for a in rules.attempts_of(record)
+            ]
+            return {**record, "attempts": attempts, "updated_at": stamp}
+
+        record = effects.update_record(self.services.state, task_id, change)
+        if record is None:
+            return Skip(f"no task record {task_id}")
+        if rules.entry_of(record, attempt) is None:
+            return Skip(f"task {task_id} has no attempt {attempt}")
+        return self.settle(task_id, attempt)
+
+    # Deciding.
+
+    def settle(
+        self, task_id: str, attempt: int, forced: tuple[rules.Outcome, str] | None = None
+    ) -> Reply:
+        """Decide the attempt if it can be; the event its decision leads to."""
+        _, record = effects.load_record(self.services.state, task_id)
+        entry = rules.entry_of(record, attempt) if record is not None else None
+        if record is None or entry is None:
+            return Skip(f"task {task_id} has no attempt {attempt}")
+        decision = rules.recorded_decision(entry)
+        if decision is not None:
+            if not rules.is_latest(record, attempt):
+                return Skip(
+                    f"{task_id} attempt {attempt} was decided ({decision.kind}); "
+                    "the task has moved on"
+                )
+            context = self.context(entry)
+        else:
+            result = forced or rules.outcome_of(entry)
+            if result is None:
+                waiting = "CI on the branch" if entry.get("agent_result") else "the agent's CodeRun"
+                return Skip(f"{task_id} attempt {attempt}: recorded; waiting for {waiting}")
+            context = self.context(entry)
+            record, decision = self.write_decision(task_id, attempt, result, context)
+            entry = rules.entry_of(record, attempt) or entry
+        self.after(task_id, record, entry, decision, context)
+        return emit.build(record, decision, context)
+
+    def write_decision(
+        self,
+        task_id: str,
+        attempt: int,
+        result: tuple[rules.Outcome, str],
+        context: ContextGathered | None,
+    ) -> tuple[dict[str, Any], rules.Decision]:
+        settings = self.services.settings
+        stamp = self.now()
+
+        def change(record: dict[str, Any]) -> dict[str, Any] | None:
+            entry = rules.entry_of(record, attempt)
+            if entry is None or entry.get("outcome"):
+                return None  # another delivery decided it first
+            finished = rules.finish(record, attempt, result[0], result[1], stamp)
+            decision = rules.decide(
+                finished,
+                attempt,
+                result[0],
+                result[1],
+                max_attempts=settings.max_attempts,
+                fallback=self._roster().fallback,
+                alternate=settings.alternate_agent,
+                can_retry=context is not None,
+            )
+            return rules.conclude(finished, decision, stamp)
+
+        record = effects.update_record(self.services.state, task_id, change) or {}
+        entry = rules.entry_of(record, attempt) or {}
+        decision = rules.recorded_decision(entry)
+        if decision is None:
+            raise InvalidInput(f"task {task_id} attempt {attempt} could not be decided")
+        return record, decision
+
+    def after(
+        self,
+        task_id: str,
+        record: dict[str, Any],
+        entry: dict[str, Any],
+        decision: rules.Decision,
+        context: ContextGathered | None,
+    ) -> None:
+        """Side effects, each once: the CodeRun slot, the breaker, the fingerprint history."""
+        state = self.services.state
+        attempt = decision.attempt
+        if entry.get("coderun_name"):
+            effects.release_slot(state, task_id, attempt)
+        failed = decision.outcome != "succeeded"
+        effects.count_for_breaker(state, self.services.settings, task_id, attempt, failed)
+        if decision.kind in ("succeeded", "exhausted") and context is not None:
+            history = HistoryEntry(
+                task_id=task_id,
+                agent=str(entry.get("agent") or ""),
+                outcome=decision.kind,
+                attempts=attempt,
+                finished_at=str(record.get("finished_at") or entry.get("finished_at") or ""),
+                summary=str(entry.get("summary") or decision.reason)[:500],
+            )
+            fingerprint = context.classified.primary.fingerprint
+            effects.record_history(state, task_id, attempt, fingerprint, history.model_dump_json())
+
+    def context(self, entry: dict[str, Any]) -> ContextGathered | None:
+        """The context the attempt started from (spawn stored it); None if there is none."""
+        from healer.stores.exceptions import BlobNotFound
+
+        key = str(entry.get("context_key") or "")
+        if not key:
+            return None
+        try:
+            raw = self.services.blobs.get(key)
+        except BlobNotFound:
+            return None
+        try:
+            return ContextGathered.model_validate_json(raw)
+        except ValueError:
+            return None
+
+    def _roster(self) -> Roster:
+        if self.roster is None:
+            from healer.roster import load_roster
+
+            self.roster = load_roster()
+        return self.roster
