@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class Escalator:
     discord: DiscordWebhook | None = None
     clock: Callable[[], str] = field(default=_now)
     token: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
+    now: Callable[[], float] = field(default=time.time)  # for leases
 
     def __call__(self, event: CloudEvent) -> CloudEvent:
         if event["type"] != EventType.REMEDIATION_EXHAUSTED:
@@ -64,7 +66,7 @@ class Escalator:
 
     def escalate(self, exhausted: RemediationExhausted) -> CloudEvent:
         state = self.services.state
-        progress = Progress(state, exhausted.task_id, self.token())
+        progress = Progress(state, exhausted.task_id, self.token(), self.now)
         claim = progress.acquire()
         if claim.get("state") == DONE and isinstance(claim.get("payload"), dict):
             return escalated(RemediationEscalated.model_validate(claim["payload"]))
