@@ -59,9 +59,16 @@ def _replay_local(args: argparse.Namespace, out: TextIO) -> int:
                         else f"  error: {exc}\n"
                     )
                     continue
+                hops = pipeline.broker.publish(event)
+                if args.agent_outcome:
+                    from healer.broker.finish import play_outcomes
+
+                    hops += play_outcomes(
+                        pipeline.broker.publish, hops, args.agent_outcome, services.state
+                    )
                 records = [
                     _with_prompt(report.record(h.with_delivery(str(path))), services, args)
-                    for h in pipeline.broker.publish(event)
+                    for h in hops
                 ]
                 all_records += records
                 _emit(out, records, args.json)
@@ -154,6 +161,60 @@ def _remote_hops(body: bytes) -> list[dict[str, Any]]:
 def cmd_replay(args: argparse.Namespace) -> int:
     out = sys.stdout
     return _replay_remote(args, out) if args.broker else _replay_local(args, out)
+
+
+def cmd_finish(args: argparse.Namespace) -> int:
+    """Mark an outbox CodeRun finished: its update (and CI's result) into a broker."""
+    from healer.broker import report
+    from healer.broker.finish import finish_events, read_outbox
+    from healer.settings import Settings
+
+    settings = Settings.load()
+    coderun = read_outbox(args.outbox or settings.coderun_outbox, args.name)
+    events = finish_events(coderun, args.phase, ci=args.ci or "", summary=args.summary)
+    records: list[dict[str, Any]] = []
+    if args.broker:
+        import httpx
+
+        from healer.broker.local import encode
+
+        with httpx.Client(timeout=args.timeout) as client:
+            for event in events:
+                headers, body = encode(event)
+                try:
+                    response = client.post(args.broker, headers=headers, content=body)
+                except httpx.HTTPError as exc:
+                    print(f"healer finish: {args.broker}: {exc}", file=sys.stderr)
+                    return 1
+                if response.status_code >= 300:
+                    print(f"healer finish: broker answered {response.status_code}", file=sys.stderr)
+                    return 1
+                records += _remote_hops(response.content)
+    else:
+        from healer.broker.pipeline import in_process, offline_settings
+        from healer.services import Services
+
+        if settings.state_backend == "memory":
+            print(
+                "healer finish: the memory state store lives in one process; use --broker "
+                "(healer dev) or a shared state backend (HEALER_STATE_BACKEND=redis)",
+                file=sys.stderr,
+            )
+        services = Services(offline_settings(settings, _root()))
+        pipeline = in_process(services, backoff_scale=args.backoff_scale)
+        try:
+            for event in events:
+                records += [report.record(h) for h in pipeline.broker.publish(event)]
+        finally:
+            pipeline.close()
+    _emit(sys.stdout, records, args.json)
+    return 1 if any(report.failed(r) for r in records) else 0
+
+
+def _root() -> Any:
+    from healer.broker.stages import repo_root
+
+    return repo_root()
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -250,7 +311,29 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--timeout", type=float, default=60.0, help="seconds per POST with --broker"
     )
+    replay.add_argument(
+        "--agent-outcome",
+        choices=["succeeded", "failed"],
+        help="in-process: after each started remediation, the agent's CodeRun ends so (and CI "
+        "passes on its commit when it succeeded), looping through retries",
+    )
     replay.set_defaults(run=cmd_replay)
+
+    finish = sub.add_parser("finish", help="mark an outbox CodeRun finished (and CI's result)")
+    finish.add_argument("name", metavar="CODERUN_NAME")
+    finish.add_argument("--phase", required=True, choices=["Succeeded", "Failed"])
+    finish.add_argument("--summary", default="", help="the agent's summary (status.summary)")
+    finish.add_argument(
+        "--ci", choices=["success", "failure"], help="also CI's conclusion on the fix branch"
+    )
+    finish.add_argument("--outbox", help="the CodeRun outbox folder (default: coderun_outbox)")
+    finish.add_argument(
+        "--broker", metavar="URL", help="POST to this broker ingress (healer dev) instead"
+    )
+    finish.add_argument("--json", action="store_true", help="one JSON object per hop")
+    finish.add_argument("--timeout", type=float, default=60.0)
+    finish.add_argument("--backoff-scale", type=float, default=0.1)
+    finish.set_defaults(run=cmd_finish)
 
     dev = sub.add_parser("dev", help="serve every function on localhost behind a local broker")
     dev.add_argument(
