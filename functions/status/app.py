@@ -41,11 +41,12 @@ class StatusHandler:
                 f"{inbound.method} {inbound.path} is not supported; status is read-only"
             )
         if path == API:
-            records = tasks.list_tasks(self.services.state)
+            records = tasks.list_tasks(self.services.state, limit=tasks.MAX_SCANNED)
             return JSONReply(
                 {
-                    "tasks": records,
+                    "tasks": records[: tasks.MAX_TASKS],
                     "counts": tasks.counts(records),
+                    "by_failure_type": tasks.counts(records, "failure_type"),
                     "total": len(records),
                     "dead_letters": len(self.services.blobs.list(deadletters.PREFIX)),
                 }
@@ -70,15 +71,16 @@ def text_view(services: Services, path: str) -> flask.Response:
 
     from functions.status import deadletters, render, tasks
 
-    records = tasks.list_tasks(services.state)
+    records = tasks.list_tasks(services.state, limit=tasks.MAX_SCANNED)
     counts = tasks.counts(records)
     if path == "/metrics":
         count = len(services.blobs.list(deadletters.PREFIX))
-        return flask.Response(
-            render.metrics(counts, count), mimetype=None, content_type=render.METRICS_CONTENT_TYPE
-        )
+        text = render.metrics(counts, count, tasks.counts(records, "failure_type"))
+        return flask.Response(text, mimetype=None, content_type=render.METRICS_CONTENT_TYPE)
     page = render.dashboard(
-        [tasks.summary(t) for t in records], counts, deadletters.listing(services.blobs)
+        [tasks.summary(t) for t in records[: tasks.MAX_TASKS]],
+        counts,
+        deadletters.listing(services.blobs),
     )
     return flask.Response(page, content_type="text/html; charset=utf-8")
 

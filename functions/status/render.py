@@ -15,12 +15,22 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def metrics(counts: Mapping[str, int], dead_letters: int) -> str:
+def metrics(
+    counts: Mapping[str, int],
+    dead_letters: int,
+    by_failure_type: Mapping[str, int] | None = None,
+) -> str:
     """Prometheus text exposition format 0.0.4."""
     lines = [
         "# HELP healer_tasks Remediation tasks in the state store, by status.",
         "# TYPE healer_tasks gauge",
         *(f'healer_tasks{{status="{_label(s)}"}} {n}' for s, n in sorted(counts.items())),
+        "# HELP healer_tasks_by_failure_type Remediation tasks, by failure type.",
+        "# TYPE healer_tasks_by_failure_type gauge",
+        *(
+            f'healer_tasks_by_failure_type{{failure_type="{_label(t)}"}} {n}'
+            for t, n in sorted((by_failure_type or {}).items())
+        ),
         "# HELP healer_dead_letters Events the broker could not deliver, kept for replay.",
         "# TYPE healer_dead_letters gauge",
         f"healer_dead_letters {dead_letters}",
@@ -31,7 +41,15 @@ def metrics(counts: Mapping[str, int], dead_letters: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+class Link(str):
+    """A cell shown as a link (only https://github.com URLs are made links)."""
+
+
 def _cell(value: Any) -> str:
+    if isinstance(value, Link) and value.startswith("https://github.com/"):
+        return f'<td><a href="{escape(value)}" rel="noreferrer">{escape(value)}</a></td>'
+    if isinstance(value, list | tuple):
+        value = ", ".join(str(v) for v in value)
     return f"<td>{escape('' if value is None else str(value))}</td>"
 
 
@@ -48,17 +66,21 @@ def dashboard(
     counts: Mapping[str, int],
     dead_letters: Sequence[Mapping[str, Any]],
 ) -> str:
-    """One page: counts by status, the tasks, the dead letters. Every value is escaped."""
+    """One page: counts by status, the tasks (newest first, as given), the dead letters.
+    Every value is escaped."""
     totals = ", ".join(f"{escape(s)}: {n}" for s, n in counts.items()) or "no tasks"
     task_rows = [
         [
             t["task_id"],
             t["repository"],
             t["run_id"],
+            t.get("failure_type", ""),
+            t["agent"],
             t["status"],
             t["attempts"],
-            t["agent"],
-            t["outcome"],
+            t.get("coderuns", []),
+            t.get("updated_at", ""),
+            Link(t.get("comment_url", "")),
         ]
         for t in tasks
     ]
@@ -73,7 +95,18 @@ def dashboard(
         f"<h1>Healer</h1><p>version {escape(__version__)} · tasks: {totals}</p>"
         "<h2>Tasks</h2>"
         + _table(
-            ["task", "repository", "run", "status", "attempts", "agent", "outcome"],
+            [
+                "task",
+                "repository",
+                "run",
+                "failure type",
+                "agent",
+                "status",
+                "attempts",
+                "CodeRuns",
+                "updated",
+                "escalated to",
+            ],
             task_rows,
             "No remediation tasks yet.",
         )

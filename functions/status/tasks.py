@@ -11,6 +11,7 @@ from healer.stores.state import StateStore
 
 TASK_PREFIX = "task:"
 MAX_TASKS = 500
+MAX_SCANNED = 10_000  # records read to find the newest; a store holds far fewer in practice
 
 
 class TaskNotFound(PermanentError):
@@ -19,15 +20,20 @@ class TaskNotFound(PermanentError):
 
 
 def list_tasks(state: StateStore, limit: int = MAX_TASKS) -> list[dict[str, Any]]:
-    """Task records, newest first when they carry a time, else by id; unreadable ones skipped."""
+    """The newest ``limit`` task records (by ``updated_at``, else ``created_at``), newest first;
+    unreadable ones skipped. Sorting comes before the cut, so a new task is never left out."""
     tasks = []
-    for key in state.keys(TASK_PREFIX)[:limit]:
+    for key in state.keys(TASK_PREFIX)[:MAX_SCANNED]:
         record = _record(state.get(key))
         if record is not None:
             record.setdefault("task_id", key[len(TASK_PREFIX) :])
             tasks.append(record)
-    tasks.sort(key=lambda r: str(r.get("updated_at") or r.get("created_at") or ""), reverse=True)
-    return tasks
+    tasks.sort(key=_when, reverse=True)
+    return tasks[:limit]
+
+
+def _when(record: dict[str, Any]) -> str:
+    return str(record.get("updated_at") or record.get("created_at") or "")
 
 
 def get_task(state: StateStore, task_id: str) -> dict[str, Any]:
@@ -38,23 +44,33 @@ def get_task(state: StateStore, task_id: str) -> dict[str, Any]:
     return record
 
 
-def counts(tasks: list[dict[str, Any]]) -> dict[str, int]:
-    """How many tasks are in each status."""
-    return dict(sorted(Counter(str(t.get("status") or "unknown") for t in tasks).items()))
+def counts(tasks: list[dict[str, Any]], field: str = "status") -> dict[str, int]:
+    """How many tasks have each value of ``field`` (status, failure_type)."""
+    return dict(sorted(Counter(str(t.get(field) or "unknown") for t in tasks).items()))
+
+
+def _attempts(task: dict[str, Any]) -> list[dict[str, Any]]:
+    attempts = task.get("attempts") if isinstance(task.get("attempts"), list) else []
+    return [a for a in attempts or [] if isinstance(a, dict)]
 
 
 def summary(task: dict[str, Any]) -> dict[str, Any]:
-    """The columns a list view shows: the last attempt's agent and outcome."""
-    attempts = task.get("attempts") if isinstance(task.get("attempts"), list) else []
-    last = attempts[-1] if attempts and isinstance(attempts[-1], dict) else {}
+    """The columns a list view shows: the last attempt's agent and outcome, every CodeRun."""
+    attempts = _attempts(task)
+    last = attempts[-1] if attempts else {}
+    escalation = task.get("escalation") if isinstance(task.get("escalation"), dict) else {}
     return {
         "task_id": str(task.get("task_id", "")),
         "repository": str(task.get("repository", "")),
         "run_id": task.get("run_id"),
+        "failure_type": str(task.get("failure_type") or ""),
         "status": str(task.get("status") or "unknown"),
         "attempts": len(attempts),
         "agent": str(last.get("agent", "")),
         "outcome": str(last.get("outcome", "")),
+        "coderuns": [str(a["coderun_name"]) for a in attempts if a.get("coderun_name")],
+        "updated_at": _when(task),
+        "comment_url": str(task.get("comment_url") or (escalation or {}).get("comment_url") or ""),
     }
 
 

@@ -67,7 +67,10 @@ def _replay_local(args: argparse.Namespace, out: TextIO) -> int:
                         pipeline.broker.publish, hops, args.agent_outcome, services.state
                     )
                 records = [
-                    _with_prompt(report.record(h.with_delivery(str(path))), services, args)
+                    _with_messages(
+                        _with_prompt(report.record(h.with_delivery(str(path))), services, args),
+                        services,
+                    )
                     for h in hops
                 ]
                 all_records += records
@@ -93,6 +96,17 @@ def _with_prompt(rec: dict[str, Any], services: Any, args: argparse.Namespace) -
         **rec,
         "remediation": {**remediation, "prompt": prompt, "prompt_full": args.show_prompt},
     }
+
+
+def _with_messages(rec: dict[str, Any], services: Any) -> dict[str, Any]:
+    """Offline (recorded GitHub), an escalation's record with what it posted or would post."""
+    settings = services.settings
+    if not settings.github_recorded_dir:
+        return rec
+    from healer.broker import report
+
+    configured = bool(settings.discord_webhook_url)
+    return report.with_messages(rec, services.blobs, discord_configured=configured)
 
 
 def _replay_remote(args: argparse.Namespace, out: TextIO) -> int:
@@ -265,17 +279,25 @@ def cmd_status(args: argparse.Namespace) -> int:
     records = tasks.list_tasks(services.state)
     dead = letters.listing(services.blobs)
     if args.json:
-        print(
-            json.dumps(
-                {"tasks": records, "counts": tasks.counts(records), "dead_letters": dead},
-                sort_keys=True,
-            )
-        )
+        shown = {
+            "tasks": records,
+            "counts": tasks.counts(records),
+            "by_failure_type": tasks.counts(records, "failure_type"),
+            "dead_letters": dead,
+        }
+        print(json.dumps(shown, sort_keys=True))
         return 0
     print(f"{len(records)} tasks" + "".join(f", {n} {s}" for s, n in tasks.counts(records).items()))
     for task in (tasks.summary(r) for r in records):
-        line = f"  {task['task_id']:<32} {task['status']:<12} attempts={task['attempts']}"
-        print(f"{line} {task['agent']} {task['outcome']}".rstrip())
+        print(
+            f"  {task['task_id']:<32} {task['status']:<12} {task['repository']}#{task['run_id']} "
+            f"{task['failure_type'] or '?'} agent={task['agent'] or '-'} "
+            f"attempts={task['attempts']} updated={task['updated_at'] or '-'}"
+        )
+        for name in task["coderuns"]:
+            print(f"      CodeRun {name}")
+        if task["comment_url"]:
+            print(f"      escalated: {task['comment_url']}")
     print(f"{len(dead)} dead letters")
     for letter in dead:
         line = f"  {letter['id']:<36} {letter['type']} code={letter['code']}"

@@ -1,6 +1,7 @@
 """How hops read: one line per delivery, the verdict under classified and gathered hops, the
-agent, CodeRun and prompt under a started remediation, and a summary. Works on the JSON form
-of a hop so remote (``healer dev``) hops print the same."""
+agent, CodeRun and prompt under a started remediation, who was told of an escalated one (and,
+offline, what they were told), and a summary. Works on the JSON form of a hop so remote
+(``healer dev``) hops print the same."""
 
 from __future__ import annotations
 
@@ -21,7 +22,17 @@ _REMEDIATION_FIELDS = (
     "reason",
     "code",
 )
+_ESCALATION_FIELDS = (
+    "channels",
+    "comment_url",
+    "comment_kind",
+    "disabled",
+    "errors",
+    "message_key",
+    "discord_key",
+)
 PROMPT_LINES = 25
+MESSAGE_LINES = 40
 
 
 def short(ident: str, n: int = 8) -> str:
@@ -42,6 +53,7 @@ def record(hop: Hop) -> dict[str, Any]:
     if hop.reply is None or hop.reply_type not in (
         EventType.FAILURE_CLASSIFIED,
         EventType.CONTEXT_GATHERED,
+        EventType.REMEDIATION_ESCALATED,
         *_REMEDIATION,
     ):
         return out
@@ -53,6 +65,9 @@ def record(hop: Hop) -> dict[str, Any]:
         return out
     if hop.reply_type in _REMEDIATION:
         out["remediation"] = {k: data.get(k) for k in _REMEDIATION_FIELDS if k in data}
+        return out
+    if hop.reply_type == EventType.REMEDIATION_ESCALATED:
+        out["escalation"] = {k: data.get(k) for k in _ESCALATION_FIELDS if k in data}
         return out
     if hop.reply_type == EventType.FAILURE_CLASSIFIED:
         verdict = _verdict(data.get("primary"))
@@ -129,6 +144,76 @@ def lines(rec: dict[str, Any]) -> list[str]:
     remediation = rec.get("remediation")
     if isinstance(remediation, dict):
         out += _remediation_lines(remediation)
+    escalation = rec.get("escalation")
+    if isinstance(escalation, dict):
+        out += _escalation_lines(escalation)
+    return out
+
+
+def with_messages(rec: dict[str, Any], blobs: Any, *, discord_configured: bool) -> dict[str, Any]:
+    """An escalated hop's record with the comment body and the Discord message escalate stored
+    (``blobs`` is a ``BlobStore``); ``discord_sent`` says whether a webhook was configured."""
+    escalation = rec.get("escalation")
+    if not isinstance(escalation, dict):
+        return rec
+    import json
+
+    from healer.errors import HealerError
+
+    extra: dict[str, Any] = {"discord_sent": discord_configured}
+    for field, key in (("comment_body", "message_key"), ("discord_message", "discord_key")):
+        name = escalation.get(key)
+        if not name:
+            continue
+        try:
+            text = blobs.get(name).decode("utf-8", "replace")
+            extra[field] = json.loads(text) if field == "discord_message" else text
+        except (HealerError, ValueError) as exc:
+            extra[field] = f"(unreadable: {exc})"
+    return {**rec, "escalation": {**escalation, **extra}}
+
+
+def _quoted(text: str, limit: int = MESSAGE_LINES) -> list[str]:
+    rows = text.rstrip("\n").splitlines()
+    out = [f"    │ {line}".rstrip() for line in rows[:limit]]
+    if len(rows) > limit:
+        out.append(f"    │ … {len(rows) - limit} more lines")
+    return out
+
+
+def _discord_text(message: Any) -> str:
+    if not isinstance(message, dict):
+        return str(message)
+    parts = [str(message.get("content", ""))]
+    for embed in message.get("embeds") or []:
+        if isinstance(embed, dict):
+            parts += [f"[{embed.get('title', '')}] {embed.get('url', '')}".rstrip()]
+            parts += [str(embed.get("description", ""))]
+            for f in embed.get("fields") or []:
+                if isinstance(f, dict):
+                    parts.append(f"{f.get('name', '')}: {f.get('value', '')}")
+    return "\n".join(parts)
+
+
+def _escalation_lines(esc: dict[str, Any]) -> list[str]:
+    channels = ", ".join(esc.get("channels") or []) or "nobody"
+    kind = {"comment": "a comment on the PR", "issue": "a new issue"}.get(
+        str(esc.get("comment_kind") or ""), "GitHub"
+    )
+    url = f" → {kind}: {esc['comment_url']}" if esc.get("comment_url") else ""
+    out = [f"    escalated to {channels}{url}"]
+    for name in esc.get("disabled") or []:
+        out.append(f"    {name}: off (not configured)")
+    errors = esc.get("errors")
+    for name, why in errors.items() if isinstance(errors, dict) else []:
+        out.append(f"    {name}: refused: {why}")
+    if "discord_message" in esc:
+        verb = "posted" if esc.get("discord_sent") else "would post (no webhook URL)"
+        out.append(f"    Discord message ({verb}):")
+        out += _quoted(_discord_text(esc["discord_message"]))
+    if isinstance(esc.get("comment_body"), str):
+        out.append(f"    GitHub {kind} ({esc.get('message_key')}):")
+        out += _quoted(esc["comment_body"])
     return out
 
 
