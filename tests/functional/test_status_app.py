@@ -174,3 +174,92 @@ def test_cli_status_lists_dead_letters_from_the_blob_store(
     assert main(["status"]) == 0
     out = capsys.readouterr().out
     assert "0 tasks" in out and "1 dead letters" in out and "code=503" in out
+
+
+def spawned(task_id: str, updated: str, failure_type: str, status: str = "running") -> str:
+    """A record as spawn, completion-check and escalate write it."""
+    return json.dumps(
+        {
+            "task_id": task_id,
+            "repository": "acme/widgets",
+            "run_id": 7001,
+            "failure_type": failure_type,
+            "status": status,
+            "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": updated,
+            "attempts": [
+                {"attempt": 1, "agent": "rex", "coderun_name": f"healer-{task_id}-a1"},
+                {"attempt": 2, "agent": "atlas", "coderun_name": f"healer-{task_id}-a2"},
+            ],
+            "comment_url": "https://github.com/acme/widgets/issues/42#issuecomment-1"
+            if status == "escalated"
+            else "",
+        }
+    )
+
+
+def test_tasks_are_newest_first_and_the_cut_keeps_the_newest(services: Services) -> None:
+    from functions.status import tasks
+
+    services.state.set("task:a-old", spawned("a-old", "2026-01-01T00:00:00Z", "rust_test"))
+    services.state.set("task:z-new", spawned("z-new", "2026-03-01T00:00:00Z", "rust_test"))
+    services.state.set("task:m-mid", spawned("m-mid", "2026-02-01T00:00:00Z", "python_test"))
+    assert [t["task_id"] for t in tasks.list_tasks(services.state)] == ["z-new", "m-mid", "a-old"]
+    assert [t["task_id"] for t in tasks.list_tasks(services.state, limit=1)] == ["z-new"]
+    row = tasks.summary(tasks.get_task(services.state, "z-new"))
+    assert row["failure_type"] == "rust_test" and row["agent"] == "atlas"
+    assert row["coderuns"] == ["healer-z-new-a1", "healer-z-new-a2"]
+    assert row["updated_at"] == "2026-03-01T00:00:00Z"
+
+
+def test_the_whole_record_and_counts_by_failure_type(
+    client: flask.testing.FlaskClient, services: Services
+) -> None:
+    services.state.set("task:a", spawned("a", "2026-01-01T00:00:00Z", "rust_test", "escalated"))
+    services.state.set("task:b", spawned("b", "2026-01-02T00:00:00Z", "rust_test"))
+    services.state.set("task:c", spawned("c", "2026-01-03T00:00:00Z", "python_lint"))
+    body = client.get("/api/status").json
+    assert body is not None
+    assert body["by_failure_type"] == {"python_lint": 1, "rust_test": 2}
+    assert [t["task_id"] for t in body["tasks"]] == ["c", "b", "a"]
+    whole = client.get("/api/status/a").json
+    assert whole == json.loads(spawned("a", "2026-01-01T00:00:00Z", "rust_test", "escalated"))
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "# TYPE healer_tasks_by_failure_type gauge\n" in text
+    assert 'healer_tasks_by_failure_type{failure_type="rust_test"} 2\n' in text
+    assert 'healer_tasks_by_failure_type{failure_type="python_lint"} 1\n' in text
+    assert 'healer_tasks{status="escalated"} 1\n' in text
+
+
+def test_dashboard_lists_the_new_columns_newest_first(
+    client: flask.testing.FlaskClient, services: Services
+) -> None:
+    services.state.set("task:a", spawned("a", "2026-01-01T00:00:00Z", "rust_test", "escalated"))
+    services.state.set("task:b", spawned("b", "2026-01-02T00:00:00Z", "<i>x</i>"))
+    page = client.get("/").get_data(as_text=True)
+    for header in ("failure type", "agent", "attempts", "CodeRuns", "updated", "escalated to"):
+        assert f"<th>{header}</th>" in page
+    assert page.index("<td>b</td>") < page.index("<td>a</td>")
+    assert "<td>healer-a-a1, healer-a-a2</td>" in page and "&lt;i&gt;x&lt;/i&gt;" in page
+    link = "https://github.com/acme/widgets/issues/42#issuecomment-1"
+    assert f'<a href="{link}" rel="noreferrer">' in page
+
+
+def test_cli_status_shows_tasks_with_their_coderuns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from healer import cli
+
+    state = MemoryStateStore()
+    state.set("task:a", spawned("a", "2026-01-01T00:00:00Z", "rust_test", "escalated"))
+    monkeypatch.setenv("HEALER_BLOB_DIR", str(tmp_path / "cli-blobs"))
+    monkeypatch.setenv("HEALER_CONFIG", str(tmp_path / "absent.json"))
+    monkeypatch.setattr("healer.stores.factory.state_store", lambda settings: state)
+    assert cli.main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "1 tasks, 1 escalated" in out
+    assert "acme/widgets#7001 rust_test agent=atlas attempts=2" in out
+    assert "CodeRun healer-a-a2" in out and "escalated: https://github.com/acme/" in out
+    assert cli.main(["status", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["by_failure_type"] == {"rust_test": 1} and shown["tasks"][0]["task_id"] == "a"

@@ -208,11 +208,11 @@ def _escalation_lines(esc: dict[str, Any]) -> list[str]:
     for name, why in errors.items() if isinstance(errors, dict) else []:
         out.append(f"    {name}: refused: {why}")
     if "discord_message" in esc:
-        verb = "posted" if esc.get("discord_sent") else "would post (no webhook URL)"
+        verb = "posted" if esc.get("discord_sent") else "would post; no webhook URL is set"
         out.append(f"    Discord message ({verb}):")
         out += _quoted(_discord_text(esc["discord_message"]))
     if isinstance(esc.get("comment_body"), str):
-        out.append(f"    GitHub {kind} ({esc.get('message_key')}):")
+        out.append(f"    GitHub text, {kind} (kept at {esc.get('message_key')}):")
         out += _quoted(esc["comment_body"])
     return out
 
