@@ -1,0 +1,107 @@
+"""The whole loop in-process: a failure, the agent's outcome, retries back through gather and
+spawn, and the end (``healer replay --agent-outcome``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from healer.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+FAILURE = str(ROOT / "examples" / "deliveries" / "workflow_job-failure.json")
+
+
+@pytest.fixture(autouse=True)
+def outbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HEALER_CODERUN_OUTBOX", str(tmp_path / "outbox"))
+    monkeypatch.setenv("HEALER_CONFIG", str(tmp_path / "absent.json"))
+    return tmp_path / "outbox"
+
+
+def rows(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_an_agent_that_keeps_failing_retries_then_is_exhausted(
+    outbox: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["replay", FAILURE, "--json", "--agent-outcome", "failed"]) == 0
+    hops = rows(capsys)
+    started = [h for h in hops if h["reply_type"] == "dev.healer.remediation.started"]
+    assert [h["remediation"]["coderun_name"] for h in started] == [  # type: ignore[index]
+        f"healer-acme-widgets-7001-a{n}" for n in (1, 2, 3)
+    ]
+    assert [h["remediation"]["agent"] for h in started] == ["rex", "rex", "atlas"]  # type: ignore[index]
+    checked = [(h["stage"], h["reply_type"]) for h in hops if h["type"].endswith("resource.update")]  # type: ignore[union-attr]
+    assert checked == [
+        ("completion-check", "dev.healer.remediation.retry"),
+        ("completion-check", "dev.healer.remediation.retry"),
+        ("completion-check", "dev.healer.remediation.exhausted"),
+    ]
+    retries = [h["stage"] for h in hops if h["type"] == "dev.healer.remediation.retry"]
+    assert retries == ["gather", "gather"]
+    assert sorted(p.name for p in outbox.iterdir()) == [
+        f"healer-acme-widgets-7001-a{n}.yaml" for n in (1, 2, 3)
+    ]
+
+
+def test_an_agent_that_succeeds_ends_in_remediation_succeeded(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["replay", FAILURE, "--json", "--agent-outcome", "succeeded"]) == 0
+    hops = rows(capsys)
+    ends = [h["reply_type"] for h in hops if h["stage"] == "completion-check" and h["reply_type"]]
+    assert ends == ["dev.healer.remediation.succeeded"]
+    ingest = [h for h in hops if h["stage"] == "ingest" and h["outcome"] == "skipped"]
+    assert "not a failure" in str(ingest[0]["reason"])  # CI's success is no new failure
+
+
+def test_without_an_outcome_replay_stops_at_the_started_remediation(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["replay", FAILURE, "--json"]) == 0
+    hops = rows(capsys)
+    assert hops[-1]["reply_type"] == "dev.healer.remediation.started"
+    assert not any(h["type"] == "dev.knative.apiserver.resource.update" for h in hops)
+
+
+def test_finish_without_a_manifest_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["finish", "healer-nope-a1", "--phase", "Failed", "--outbox", str(tmp_path)])
+    assert code == 2 and "no readable CodeRun manifest" in capsys.readouterr().err
+
+
+def test_finish_posts_to_healer_dev_where_the_task_lives(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataclasses import replace
+
+    from healer.broker import dev
+    from healer.broker.pipeline import offline_settings
+    from healer.services import Services
+    from healer.settings import Settings
+    from healer.stores.memory import MemoryStateStore
+
+    settings = offline_settings(Settings(), ROOT, str(tmp_path / "blobs"))
+    settings = replace(settings, coderun_outbox=str(tmp_path / "dev-outbox"))
+    state = MemoryStateStore()
+    server = dev.start(Services(settings, state=state), port=0, root=ROOT, backoff_scale=0.0)
+    try:
+        url = server.ingress_url + "/cto/healer"
+        assert main(["replay", FAILURE, "--broker", url, "--json"]) == 0
+        capsys.readouterr()
+        name = "healer-acme-widgets-7001-a1"
+        finish = ["finish", name, "--outbox", settings.coderun_outbox, "--broker", url]
+        assert main([*finish, "--phase", "Succeeded", "--ci", "success", "--json"]) == 0
+        hops = rows(capsys)
+    finally:
+        server.stop()
+    assert [h["reply_type"] for h in hops if h["stage"] == "completion-check"][-1] == (
+        "dev.healer.remediation.succeeded"
+    )
+    record = json.loads(state.get("task:acme-widgets-7001") or "")
+    assert record["status"] == "succeeded" and state.get("active:count") == "0"
