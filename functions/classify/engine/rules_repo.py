@@ -137,6 +137,15 @@ REPO_RULES: tuple[Rule, ...] = (
     _r(T.SECURITY_CODE_SCAN, 4.0, "Advanced Security must be enabled", "code scanning disabled"),
     _r(T.SECURITY_CODE_SCAN, 3.5, "but could not process any of it", "CodeQL extracted nothing"),
     _r(T.SECURITY_CODE_SCAN, 3.5, "No source code was seen during the build", "CodeQL saw no code"),
+    _r(T.SECURITY_CODE_SCAN, 4.0, "No code found during the build", "CodeQL found no code"),
+    _r(T.SECURITY_CODE_SCAN, 2.5, "troubleshooting-code-scanning", "code scanning troubleshooting"),
+    _r(
+        T.SECURITY_CODE_SCAN,
+        3.0,
+        "CodeQL",
+        "CodeQL error",
+        r"CodeQL.*(?:error|failed|[Ff]atal)|(?:error|failed|[Ff]atal).*CodeQL",
+    ),
     _r(
         T.SECURITY_CODE_SCAN,
         3.5,

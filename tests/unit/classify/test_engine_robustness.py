@@ -646,3 +646,14 @@ def test_a_release_action_refused_by_the_api_is_a_permission_failure() -> None:
         "##[error]Too many retries.\n"
     )
     assert classify_log([log]).failure_type == FailureType.GIT_PERMISSION
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Error: No code found during the build. Please see:",
+        "Error: Encountered a fatal error while running CodeQL database finalize",
+    ],
+)
+def test_codeql_failures_are_code_scanning(line: str) -> None:
+    assert classify_log([line + "\n"]).failure_type == FailureType.SECURITY_CODE_SCAN
