@@ -207,3 +207,28 @@ def test_only_exhausted_events(make_escalator: Make) -> None:
     )
     with pytest.raises(InvalidInput, match="RemediationExhausted"):
         make_escalator()(bad)
+
+
+def test_the_task_record_update_survives_a_racing_writer(services: Services) -> None:
+    from functions.escalate.progress import update_task
+
+    state = services.state
+    state.set_json("task:t", {"task_id": "t", "status": "exhausted", "attempts": [{"attempt": 1}]})
+    real = state.compare_and_set
+    raced = []
+
+    def racing(key: str, expected: str | None, value: str, ttl: int | None = None) -> bool:
+        if not raced:  # another stage writes between our read and our write
+            raced.append(key)
+            state.set_json(key, {**json.loads(expected or "{}"), "history_key": "h"})
+        return real(key, expected, value, ttl)
+
+    state.compare_and_set = racing  # type: ignore[method-assign]
+    written = update_task(
+        state, "t", {"repository": "acme/widgets"}, {"status": "escalated"}, "now"
+    )
+    assert raced == ["task:t"]
+    stored = json.loads(state.get("task:t") or "{}")
+    assert stored == written
+    assert stored["status"] == "escalated" and stored["history_key"] == "h"
+    assert stored["attempts"] == [{"attempt": 1}] and stored["repository"] == "acme/widgets"
