@@ -46,7 +46,7 @@ class InProgress(RetryableError):
 
 @dataclass(frozen=True)
 class Refusal:
-    code: str  # breaker | concurrency | window
+    code: str  # breaker | busy | concurrency | window
     reason: str
 
 
@@ -125,6 +125,21 @@ class Limits:
                     f"{minutes} minutes",
                 )
         return None  # the window kept expiring under us: nothing holds it
+
+    def branch_busy(self, repository: str, branch: str, task_id: str) -> Refusal | None:
+        """Another task still working on the branch: its own CI run is that agent's result,
+        so a failure there is not a new task (completion-check decides it)."""
+        holder = self.state.get(f"branch:{repository}:{branch}")
+        if holder is None or holder == task_id:
+            return None
+        record = self.state.get_json(f"task:{holder}")
+        if isinstance(record, dict) and record.get("status") == "running":
+            return Refusal(
+                "busy",
+                f"task {holder} is still remediating {repository} branch {branch}; "
+                "its CI result there belongs to that task",
+            )
+        return None
 
     def take_slot(self, claims: Claims) -> Refusal | None:
         """One of ``max_concurrent`` CodeRun slots, or a refusal (the increment undone)."""

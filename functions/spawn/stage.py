@@ -83,9 +83,11 @@ class Spawner:
         try:
             refusal = limits.breaker()
             if refusal is None and action == Action.FIX:
-                refusal = limits.take_window(
-                    target.repository, target.branch, target.task_id, claims
-                ) or limits.take_slot(claims)
+                refusal = (
+                    limits.branch_busy(target.repository, target.branch, target.task_id)
+                    or limits.take_window(target.repository, target.branch, target.task_id, claims)
+                    or limits.take_slot(claims)
+                )
             if refusal is not None:
                 limits.release(claims)
                 return skipped(target, refusal.code, refusal.reason)

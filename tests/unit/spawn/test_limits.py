@@ -154,3 +154,17 @@ def test_a_record_that_never_settles_is_a_retryable_outage() -> None:
     state = RacyStore(races=1000)
     with pytest.raises(StoreUnavailable):
         record_attempt(state, "t", {}, {"attempt": 1}, "T")
+
+
+def test_a_branch_with_a_running_task_refuses_other_tasks_until_it_settles() -> None:
+    state = MemoryStateStore()
+    lim = limits(state)
+    state.set("branch:acme/w:fix", "task-a")
+    state.set_json("task:task-a", {"task_id": "task-a", "status": "running"})
+    busy = lim.branch_busy("acme/w", "fix", "task-b")
+    assert busy is not None and busy.code == "busy"
+    assert "task-a" in busy.reason
+    assert lim.branch_busy("acme/w", "fix", "task-a") is None  # its own retry
+    assert lim.branch_busy("acme/w", "other", "task-b") is None
+    state.set_json("task:task-a", {"task_id": "task-a", "status": "succeeded"})
+    assert lim.branch_busy("acme/w", "fix", "task-b") is None

@@ -198,7 +198,14 @@ def test_another_task_on_the_same_branch_within_the_window_is_skipped(
     reply = spawner(gathered(later))
     assert reply["type"] == EventType.REMEDIATION_SKIPPED
     data = reply.get_data()
+    assert data["code"] == "busy" and "acme-widgets-7001" in data["reason"]
+    # Once the first task has settled, the window still holds the branch for a while.
+    record = json.loads(services.state.get("task:acme-widgets-7001") or "")
+    services.state.set("task:acme-widgets-7001", json.dumps({**record, "status": "succeeded"}))
+    again = make_context(detected=failure(run_id=7011), task_id="acme-widgets-7011")
+    data = spawner(gathered(again)).get_data()
     assert data["code"] == "window" and "acme-widgets-7001" in data["reason"]
+    services.state.set("task:acme-widgets-7001", json.dumps(record))
     retry = spawner(gathered(make_context(attempt=2)))  # the same task's next attempt passes
     assert retry["type"] == EventType.REMEDIATION_STARTED
     assert retry.get_data()["coderun_name"] == "healer-acme-widgets-7001-a2"
