@@ -46,6 +46,7 @@ CODE_RULES: tuple[Rule, ...] = (
     _r(T.RUST_BUILD, 0.4, "error: ", "cargo/rustc error line", r"^error: (?!\d+ vulnerabilit)"),
     _r(T.RUST_DEPS, 4.0, "failed to select a version", "cargo cannot select a version"),
     _r(T.RUST_DEPS, 4.0, "no matching package named", "cargo: no matching package"),
+    _r(T.RUST_DEPS, 4.0, "no matching version `", "cargo: no matching version"),
     _r(T.RUST_DEPS, 4.0, "failed to load source for dependency", "cargo: dependency source"),
     _r(T.RUST_DEPS, 3.0, "candidate versions found which didn't match", "cargo: no candidate"),
     _r(T.RUST_DEPS, 3.5, "--locked was passed", "Cargo.lock out of date"),
@@ -91,6 +92,8 @@ CODE_RULES: tuple[Rule, ...] = (
     _r(T.FRONTEND_DEPS, 2.5, "Found incompatible module", "yarn incompatible module"),
     _r(T.FRONTEND_DEPS, 3.0, "Unsupported engine", "npm engine mismatch"),
     _r(T.FRONTEND_DEPS, 3.5, "No matching version found for", "no matching version"),
+    _r(T.FRONTEND_DEPS, 3.0, "ERR! Invalid Version:", "npm invalid version in a manifest"),
+    _r(T.FRONTEND_DEPS, 3.0, "error Invalid Version:", "npm invalid version in a manifest"),
     _r(T.FRONTEND_DEPS, 4.0, "can only install packages when your package.json and", "npm ci lock"),
     _r(
         T.FRONTEND_DEPS, 2.0, "from lock file", "lock file missing entry", r"Missing: \S+ from lock"
@@ -119,7 +122,8 @@ CODE_RULES: tuple[Rule, ...] = (
     ),
     _r(T.FRONTEND_DEPS, 4.0, "lockfile had changes, but lockfile is frozen", "bun frozen lockfile"),
     _r(T.FRONTEND_TYPESCRIPT, 3.5, "error TS", "TypeScript error", r"error TS\d+"),
-    _r(T.FRONTEND_TYPESCRIPT, 2.5, "Type error:", "TypeScript type error (build)"),
+    # next build and other bundlers run the type checker first; its verdict is the cause.
+    _r(T.FRONTEND_TYPESCRIPT, 3.5, "Type error:", "TypeScript type error (build)"),
     _r(
         T.FRONTEND_TYPESCRIPT,
         1.0,

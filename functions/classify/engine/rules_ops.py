@@ -194,6 +194,14 @@ OPS_RULES: tuple[Rule, ...] = (
         r"\b503\s+Service Unavailable",
     ),
     _r(T.INFRA_NETWORK, 3.0, "Bad Gateway", "HTTP 502", r"\b502\s+Bad Gateway"),
+    _r(T.INFRA_NETWORK, 3.5, "Failed to download action", "runner could not download an action"),
+    _r(
+        T.INFRA_NETWORK,
+        3.0,
+        "does not indicate success: 5",
+        "HTTP 5xx from a service",
+        r"does not indicate success: 5\d\d",
+    ),
     _r(
         T.INFRA_NETWORK,
         3.5,

@@ -94,6 +94,13 @@ REPO_RULES: tuple[Rule, ...] = (
     _r(T.SECURITY_SECRET, 4.0, "encountered leaks", "gitleaks action found leaks"),
     _r(T.SECURITY_SECRET, 2.5, "RuleID:", "gitleaks finding"),
     _r(T.SECURITY_SECRET, 4.0, "Found verified result", "trufflehog verified secret"),
+    _r(
+        T.SECURITY_SECRET,
+        4.0,
+        "Found verified ",
+        "trufflehog verified secret",
+        r"Found verified \w+ result",
+    ),
     _r(T.SECURITY_SECRET, 3.5, "Found unverified result", "trufflehog unverified secret"),
     _r(T.SECURITY_SECRET, 2.5, "Detector Type:", "trufflehog detector"),
     _r(T.SECURITY_SECRET, 4.0, "Potential secrets about to be committed", "detect-secrets"),
@@ -187,6 +194,13 @@ REPO_RULES: tuple[Rule, ...] = (
         r"Tests: \d+ \(SUCCESSES: \d+, FAILURES: [1-9]",
     ),
     _r(T.SECURITY_CODE_SCAN, 3.5, '"check_id":', "semgrep finding (JSON)"),
+    _r(
+        T.SECURITY_CODE_SCAN,
+        3.0,
+        "semgrep",
+        "semgrep run failed",
+        r"semgrep.*(?:exit code [1-9]|failed|[Ee]rror)|(?:[Ee]rror|failed).*bin/semgrep",
+    ),
     _r(
         T.SECURITY_CODE_SCAN,
         3.0,

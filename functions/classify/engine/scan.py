@@ -38,6 +38,9 @@ SATURATED = 30  # past this many repeats a rule adds nothing and keeps no record
 
 _FRAMING = (
     "##[group]Run ",
+    "##[section]Starting: ",
+    "> Run ",
+    "▶ Run ",
     "##[error]",
     "Post job cleanup.",
     "Cleaning up orphan processes",

@@ -144,6 +144,9 @@ class StepTracker:
                 else:
                     self.current.command = content[9:]
                 return True
+            if content.startswith("##[section]Starting: "):  # Azure Pipelines
+                self.begin_step(content[21:], line_no, framed=True)
+                return True
             if content.startswith("##[error]"):
                 step = self.current
                 m = _EXIT.search(content)
@@ -157,6 +160,11 @@ class StepTracker:
                     self.canceled = True
                 return True
             return False
+        if content.startswith(("> Run ", "▶ Run ")) and gh_step is None:
+            # A step header as copied from the web UI.
+            self.framing = self.framing or "github"
+            self.begin_step(content[2:], line_no, framed=True)
+            return True
         if content[:1] in "EX":
             m = _PLAIN_EXIT.match(content)
             if m:

@@ -657,3 +657,56 @@ def test_a_release_action_refused_by_the_api_is_a_permission_failure() -> None:
 )
 def test_codeql_failures_are_code_scanning(line: str) -> None:
     assert classify_log([line + "\n"]).failure_type == FailureType.SECURITY_CODE_SCAN
+
+
+def test_a_log_copied_from_the_web_ui_still_has_steps() -> None:
+    log = (
+        "> Run actions/checkout@v4\n"
+        "Syncing repository: acme/widgets\n"
+        "> Run npm ci\n"
+        "  npm ci\n"
+        "npm ERR! Invalid Version: file:packages/preset\n"
+        "Error: Process completed with exit code 1.\n"
+    )
+    verdict = classify_log([log])
+    assert verdict.failing_step == "Run npm ci"
+    assert verdict.failure_type == FailureType.FRONTEND_DEPS
+
+
+def test_azure_pipelines_steps_and_failure_marker() -> None:
+    log = (
+        "##[section]Starting: Checkout\n"
+        "##[section]Finishing: Checkout\n"
+        "##[section]Starting: Install\n"
+        "ERROR: Could not find a version that satisfies the requirement flask==9.9\n"
+        "ERROR: No matching distribution found for flask==9.9\n"
+        "##[error]Bash exited with code '1'.\n"
+    )
+    verdict = classify_log([log])
+    assert verdict.failing_step == "Install"
+    assert verdict.failure_type == FailureType.PYTHON_DEPS
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("error: no matching version `^1.0` found for package `serde`", FailureType.RUST_DEPS),
+        ("##[warning]Found verified Lob result 🐷🔑", FailureType.SECURITY_SECRET),
+        (
+            "Warning: Failed to download action 'https://api.github.com/repos/actions/checkout/"
+            "tarball/ee06'. Error: Response status code does not indicate success: 503 "
+            "(Service Unavailable).",
+            FailureType.INFRA_NETWORK,
+        ),
+        (
+            "Error: `/root/.local/bin/semgrep --json --config /tmp/rules.yml` failed with exit code 2",
+            FailureType.SECURITY_CODE_SCAN,
+        ),
+        (
+            "Failed to compile.\n./app/page.tsx:12:7\nType error: Property 'x' does not exist on type 'Y'.",
+            FailureType.FRONTEND_TYPESCRIPT,
+        ),
+    ],
+)
+def test_more_tool_verdicts_in_bare_fragments(line: str, expected: FailureType) -> None:
+    assert classify_log([line + "\n"]).failure_type == expected
