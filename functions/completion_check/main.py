@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import functions_framework
 
-from healer.runtime import cloudevent_function
+from healer.runtime import cloudevent_function, lazy_function
 from healer.services import Services
 from healer.settings import Settings
 
@@ -24,12 +24,4 @@ def create_function(services: Services | None = None) -> Callable[[flask.Request
     return cloudevent_function(CompletionChecker(services or Services(Settings.load())), name=NAME)
 
 
-_function: Callable[[flask.Request], flask.Response] | None = None
-
-
-@functions_framework.http
-def completion_check(request: flask.Request) -> flask.Response:
-    global _function
-    if _function is None:
-        _function = create_function()
-    return _function(request)
+completion_check = functions_framework.http(lazy_function("completion_check", create_function))

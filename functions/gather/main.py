@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import functions_framework
 
-from healer.runtime import cloudevent_function
+from healer.runtime import cloudevent_function, lazy_function
 from healer.services import Services
 from healer.settings import Settings
 
@@ -24,12 +24,4 @@ def create_function(services: Services | None = None) -> Callable[[flask.Request
     return cloudevent_function(Gatherer(services or Services(Settings.load())), name=NAME)
 
 
-_function: Callable[[flask.Request], flask.Response] | None = None
-
-
-@functions_framework.http
-def gather(request: flask.Request) -> flask.Response:
-    global _function
-    if _function is None:
-        _function = create_function()
-    return _function(request)
+gather = functions_framework.http(lazy_function("gather", create_function))

@@ -7,13 +7,12 @@ stage a cold GitHub delivery waits on.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import functions_framework
 
-from healer.runtime import http_function
+from healer.runtime import http_function, lazy_function
 from healer.services import Services
 from healer.settings import Settings
 
@@ -37,15 +36,4 @@ def create_function(
     return http_function(handler, name=NAME, max_body_bytes=services.settings.max_body_bytes)
 
 
-_function: Callable[[flask.Request], flask.Response] | None = None
-_lock = threading.Lock()
-
-
-@functions_framework.http
-def ingest(request: flask.Request) -> flask.Response:
-    global _function
-    if _function is None:
-        with _lock:
-            if _function is None:
-                _function = create_function()
-    return _function(request)
+ingest = functions_framework.http(lazy_function("ingest", create_function))

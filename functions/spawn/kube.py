@@ -30,29 +30,15 @@ class CustomObjectsProtocol(Protocol):
 
 
 def _configuration(settings: Settings) -> Any:
-    """``kube_api_url`` if set (tests, a proxy), else in-cluster, else kubeconfig."""
-    import urllib3
-    from kubernetes import client, config
+    from healer.kube import KubeUnconfigured, kube_configuration
 
-    configuration = client.Configuration()
-    if settings.kube_api_url:
-        configuration.host = settings.kube_api_url.rstrip("/")
-    else:
-        try:
-            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        except config.ConfigException:
-            try:
-                config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-            except (config.ConfigException, OSError) as exc:
-                raise LaunchRejected(
-                    "no Kubernetes API to create CodeRuns in: not in a cluster, no usable "
-                    f"kubeconfig ({exc}) and kube_api_url is empty; set coderun_backend=outbox "
-                    "to write manifests instead"
-                ) from exc
-    # A create that may have reached the server is not resent blindly: the broker's retry
-    # resends it, and 409 then says it landed.
-    configuration.retries = urllib3.Retry(total=2, connect=2, read=0, status=0, redirect=0)
-    return configuration
+    try:
+        return kube_configuration(settings)
+    except KubeUnconfigured as exc:
+        raise LaunchRejected(
+            f"no Kubernetes API to create CodeRuns in: {exc}; set coderun_backend=outbox "
+            "to write manifests instead"
+        ) from exc
 
 
 class KubernetesLauncher(Launcher):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -208,3 +209,23 @@ def _log_reply(name: str, inbound: Inbound, reply: Reply) -> None:
         log.info("%s: %s -> skipped: %s", name, ident, reply.reason)
     else:
         log.info("%s: %s -> handled", name, ident)
+
+
+def lazy_function(
+    name: str, create: Callable[[], Callable[[flask.Request], flask.Response]]
+) -> Callable[[flask.Request], flask.Response]:
+    """A functions-framework target named ``name`` that builds its handler on the first request
+    (once, under a lock), so importing a function's ``main.py`` stays cheap at cold start."""
+    built: list[Callable[[flask.Request], flask.Response]] = []
+    lock = threading.Lock()
+
+    def target(request: flask.Request) -> flask.Response:
+        if not built:
+            with lock:
+                if not built:
+                    built.append(create())
+        return built[0](request)
+
+    target.__name__ = name
+    target.__qualname__ = name
+    return target

@@ -52,26 +52,14 @@ class ConfigMapApi:
     @classmethod
     def from_settings(cls, settings: Settings) -> ConfigMapApi:
         """``kube_api_url`` if set (tests, a proxy), else in-cluster, else kubeconfig."""
-        import urllib3
-        from kubernetes import client, config
+        from kubernetes import client
 
-        configuration = client.Configuration()
-        if settings.kube_api_url:
-            configuration.host = settings.kube_api_url.rstrip("/")
-        else:
-            try:
-                config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-            except config.ConfigException:
-                try:
-                    config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-                except (config.ConfigException, OSError) as exc:
-                    raise StoreError(
-                        "no Kubernetes API for the configmap state store: not in a cluster, "
-                        f"no usable kubeconfig ({exc}) and kube_api_url is empty"
-                    ) from exc
-        # Retry only connections that never reached the server; a write that may have
-        # landed is answered by the store's own re-read.
-        configuration.retries = urllib3.Retry(total=2, connect=2, read=0, status=0, redirect=0)
+        from healer.kube import KubeUnconfigured, kube_configuration
+
+        try:
+            configuration = kube_configuration(settings)
+        except KubeUnconfigured as exc:
+            raise StoreError(f"no Kubernetes API for the configmap state store: {exc}") from exc
         api_client = client.ApiClient(configuration)
         core = cast(CoreV1Protocol, client.CoreV1Api(api_client))
         return cls(core, settings.namespace, timeout=settings.kube_timeout, close=api_client)
