@@ -5,5 +5,6 @@ cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/pytest -q "$@"

@@ -140,4 +140,3 @@ def summarise(
     return FailureClassified(
         failure=failure, verdicts=fitted, primary=fitted[primary], attempt=attempt
     )
-

@@ -110,4 +110,3 @@ def emit(context: ContextGathered) -> CloudEvent:
         run_id=run,
         attempt=context.attempt,
     )
-

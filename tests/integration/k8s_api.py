@@ -87,7 +87,9 @@ class ConfigMapRegistry:
         for key, value in data.items():
             if not _DATA_KEY.match(key) or len(key) > 253 or key in {".", ".."}:
                 raise ApiError(
-                    422, "Invalid", f'ConfigMap "{name}" is invalid: data[{key}]: Invalid value',
+                    422,
+                    "Invalid",
+                    f'ConfigMap "{name}" is invalid: data[{key}]: Invalid value',
                     name,
                 )
             if not isinstance(value, str):
@@ -95,7 +97,8 @@ class ConfigMapRegistry:
         size = sum(len(k) + len(v.encode()) for k, v in data.items())
         if size > MAX_CONFIGMAP_BYTES:
             raise ApiError(
-                422, "Invalid",
+                422,
+                "Invalid",
                 f'ConfigMap "{name}" is invalid: []: Too long: may not be more than '
                 f"{MAX_CONFIGMAP_BYTES} bytes",
                 name,
@@ -158,7 +161,8 @@ class ConfigMapRegistry:
         sent = obj["metadata"].get("resourceVersion")
         if conflict or (sent and sent != current["metadata"]["resourceVersion"]):
             raise ApiError(
-                409, "Conflict",
+                409,
+                "Conflict",
                 f'Operation cannot be fulfilled on configmaps "{name}": the object has '
                 "been modified; please apply your changes to the latest version and try again",
                 name,
@@ -238,8 +242,9 @@ class CustomObjectRegistry:
 
     def list(self, ns: str) -> dict[str, Any]:
         with self.lock:
-            items = [json.loads(json.dumps(o)) for (s, _), o in sorted(self.objects.items())
-                     if s == ns]
+            items = [
+                json.loads(json.dumps(o)) for (s, _), o in sorted(self.objects.items()) if s == ns
+            ]
         return {"apiVersion": "agents.platform/v1", "kind": "CodeRunList", "items": items}
 
 
@@ -345,13 +350,17 @@ def _handler_for(api: KubeApi) -> type[BaseHTTPRequestHandler]:
                 return
             try:
                 if api.outage == "unavailable":
-                    raise ApiError(503, "ServiceUnavailable", "the server is currently unable "
-                                   "to handle the request")
+                    raise ApiError(
+                        503,
+                        "ServiceUnavailable",
+                        "the server is currently unable to handle the request",
+                    )
                 ns = (item or collection).group(1) if (item or collection) else ""
                 if verb in api.forbidden_verbs:
                     target = f'configmaps "{item.group(2)}"' if item else '"configmaps"'
                     raise ApiError(
-                        403, "Forbidden",
+                        403,
+                        "Forbidden",
                         f'{target} is forbidden: User "system:serviceaccount:{ns}:healer" cannot '
                         f'{verb} resource "configmaps" in API group "" in the namespace "{ns}"',
                     )
@@ -403,11 +412,15 @@ def _handler_for(api: KubeApi) -> type[BaseHTTPRequestHandler]:
             ns = match.group(1) if match else ""
             try:
                 if api.outage == "unavailable":
-                    raise ApiError(503, "ServiceUnavailable", "the server is currently unable "
-                                   "to handle the request")
+                    raise ApiError(
+                        503,
+                        "ServiceUnavailable",
+                        "the server is currently unable to handle the request",
+                    )
                 if verb in api.forbidden_coderun_verbs:
                     raise ApiError(
-                        403, "Forbidden",
+                        403,
+                        "Forbidden",
                         f'coderuns.agents.platform is forbidden: User "system:serviceaccount:'
                         f'{ns}:healer" cannot {verb} resource "coderuns" in API group '
                         f'"agents.platform" in the namespace "{ns}"',

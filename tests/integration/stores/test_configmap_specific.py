@@ -428,8 +428,10 @@ def test_local_api_server_speaks_the_kubernetes_rest_shapes(api: KubeApi) -> Non
         patched = core.patch_namespaced_config_map("demo", NS, {"data": {"b": "2", "a": None}})
         assert patched.data == {"b": "2"}
         assert int(patched.metadata.resource_version) > int(stale)
-        assert [i.metadata.name for i in core.list_namespaced_config_map(
-            NS, label_selector="app=x").items] == ["demo"]
+        assert [
+            i.metadata.name
+            for i in core.list_namespaced_config_map(NS, label_selector="app=x").items
+        ] == ["demo"]
         assert core.list_namespaced_config_map(NS, label_selector="app=y").items == []
 
         body = {"metadata": {"name": "demo", "resourceVersion": stale}, "data": {}}
@@ -437,7 +439,10 @@ def test_local_api_server_speaks_the_kubernetes_rest_shapes(api: KubeApi) -> Non
             core.replace_namespaced_config_map("demo", NS, body)
         status = json.loads(conflict.value.body)
         assert (conflict.value.status, status["kind"], status["status"], status["reason"]) == (
-            409, "Status", "Failure", "Conflict"
+            409,
+            "Status",
+            "Failure",
+            "Conflict",
         )
         with pytest.raises(ApiException) as exists:
             core.create_namespaced_config_map(NS, {"metadata": {"name": "demo"}})
