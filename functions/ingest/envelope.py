@@ -9,6 +9,7 @@ the bytes GitHub signed, or the candidates for them when only a parsed body surv
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,9 @@ CE_EVENT_EXTENSIONS = ("githubevent", "xgithubevent")
 CE_DELIVERY_EXTENSIONS = ("githubdelivery", "xgithubdelivery")
 CE_SIGNATURE_EXTENSIONS = ("githubsignature", "xhubsignature256")
 _INJECTED = ("X-GitHub-Event", "X-GitHub-Delivery")
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,40 @@ def compact_candidates(body: dict[str, Any]) -> tuple[bytes, ...]:
     return tuple(out)
 
 
+def raw_member(document: bytes, key: str) -> bytes | None:
+    """The exact bytes of a top-level member's value in a JSON object, as they were sent.
+
+    Argo's sensor splices GitHub's body into the envelope byte for byte, so the signed bytes
+    are there even when re-serialising the parsed body would format them differently.
+    """
+    try:
+        text = document.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    decoder = json.JSONDecoder()
+    at = _SPACE.match(text).end()
+    if text[at : at + 1] != "{":
+        return None
+    at += 1
+    try:
+        while True:
+            at = _SPACE.match(text, at).end()
+            name, at = decoder.raw_decode(text, at)
+            at = _SPACE.match(text, at).end()
+            if not isinstance(name, str) or text[at : at + 1] != ":":
+                return None
+            start = _SPACE.match(text, at + 1).end()
+            _, end = decoder.raw_decode(text, start)
+            if name == key:
+                return text[start:end].encode("utf-8", "surrogatepass")
+            at = _SPACE.match(text, end).end()
+            if text[at : at + 1] != ",":
+                return None
+            at += 1
+    except (ValueError, RecursionError):
+        return None
+
+
 def _from_body_keys(headers: dict[str, str], body: dict[str, Any]) -> None:
     """Argo's GitHub source copies the event name and delivery id into the body."""
     for name in _INJECTED:
@@ -101,7 +139,9 @@ def _from_body_keys(headers: dict[str, str], body: dict[str, Any]) -> None:
             headers[name.lower()] = value
 
 
-def from_envelope(envelope: dict[str, Any], form: str) -> Delivery:
+def from_envelope(envelope: dict[str, Any], form: str, raw: bytes | None = None) -> Delivery:
+    """``raw``, when given, is the envelope's bytes as received: its body member is the
+    first candidate for the bytes GitHub signed."""
     headers = flatten_headers(envelope.get("headers"))
     body = envelope.get("body")
     if isinstance(body, str):
@@ -109,7 +149,8 @@ def from_envelope(envelope: dict[str, Any], form: str) -> Delivery:
         signed: tuple[bytes, ...] = (body.encode("utf-8", "surrogatepass"),)
     else:
         payload = _object(body, "envelope 'body'")
-        signed = compact_candidates(payload)
+        exact = raw_member(raw, "body") if raw is not None else None
+        signed = (*((exact,) if exact else ()), *compact_candidates(payload))
     _from_body_keys(headers, payload)
     return Delivery(headers, payload, signed, form)
 
@@ -128,6 +169,7 @@ def from_whole_event(event: dict[str, Any]) -> Delivery:
     import binascii
 
     data = event["data"]
+    decoded: bytes | None = None
     if isinstance(data, str):
         try:
             decoded = base64.b64decode(data, validate=True)
@@ -136,7 +178,7 @@ def from_whole_event(event: dict[str, Any]) -> Delivery:
         data = loads(decoded, "Argo event 'data'")
     if not is_envelope(data):
         raise InvalidInput("Argo event 'data' must hold the envelope {headers, body, metadata}")
-    return from_envelope(data, "argo-event")
+    return from_envelope(data, "argo-event", decoded)
 
 
 def from_webhook(inbound: Inbound) -> Delivery:
@@ -158,7 +200,8 @@ def from_webhook(inbound: Inbound) -> Delivery:
         if is_whole_event(parsed):
             return from_whole_event(parsed)
         if is_envelope(parsed):
-            return from_envelope(parsed, "envelope")
+            raw = inbound.body if content_type != "application/x-www-form-urlencoded" else None
+            return from_envelope(parsed, "envelope", raw)
     payload = _object(parsed, "webhook payload")
     return Delivery(dict(inbound.headers), payload, (inbound.body,), "webhook")
 
@@ -171,7 +214,8 @@ def from_cloudevent(event: CloudEvent, raw_body: bytes, structured: bool) -> Del
     elif isinstance(data, str):
         data = loads(data, "CloudEvent data")
     if is_envelope(data):
-        return from_envelope(data, "cloudevent-envelope")
+        raw = raw_member(raw_body, "data") if structured else raw_body
+        return from_envelope(data, "cloudevent-envelope", raw)
     if is_whole_event(data):
         return from_whole_event(data)
     payload = _object(data, "CloudEvent data")

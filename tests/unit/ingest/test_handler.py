@@ -315,3 +315,56 @@ def test_broker_url_setting_builds_a_broker_emitter(make_ingest: MakeIngest) -> 
     emitter = make_ingest(broker_url="http://broker.local/default").emit
     assert isinstance(emitter, BrokerEmitter) and emitter.url == "http://broker.local/default"
     assert make_ingest().emit is None
+
+
+@pytest.mark.parametrize("form", ["envelope", "binary", "structured", "argo-event"])
+def test_an_envelope_verifies_over_the_body_bytes_github_signed(
+    delivery: Load, make_ingest: MakeIngest, form: str
+) -> None:
+    # GitHub's bytes, spliced into the envelope as they were (here: indented, non-ASCII kept),
+    # which no re-serialisation of the parsed body would reproduce.
+    file = delivery("workflow_job-failure")
+    file["body"]["workflow_job"]["name"] = "tëst"
+    raw = json.dumps(file["body"], indent=2, ensure_ascii=False).encode()
+    headers = {name: [value] for name, value in file["headers"].items()}
+    headers["X-Hub-Signature-256"] = [sign(SECRET, raw)]
+    envelope_bytes = (
+        b'{"headers": ' + json.dumps(headers).encode() + b', "body": ' + raw + b', "metadata": {}}'
+    )
+    ce_headers = {
+        "ce-specversion": "1.0",
+        "ce-type": "dev.healer.github.webhook",
+        "ce-source": "https://github.com/acme/widgets",
+        "ce-id": "ce-raw-1",
+    }
+
+    def inbound_for(envelope_bytes: bytes) -> Inbound:
+        if form == "envelope":
+            return request({"content-type": "application/json"}, envelope_bytes)
+        if form == "binary":
+            return request({**ce_headers, "content-type": "application/json"}, envelope_bytes)
+        if form == "structured":
+            attributes = {k[3:]: v for k, v in ce_headers.items()}
+            structured = json.dumps({**attributes, "datacontenttype": "application/json"})
+            body = structured[:-1].encode() + b', "data": ' + envelope_bytes + b"}"
+            return request({"content-type": "application/cloudevents+json"}, body)
+        whole = {"context": {"id": "argo-1"}, "data": base64.b64encode(envelope_bytes).decode()}
+        return request({"content-type": "application/json"}, json.dumps(whole).encode())
+
+    ingest = make_ingest(webhook_secret=SECRET)
+    assert emitted(ingest(inbound_for(envelope_bytes)))["type"] == "dev.healer.failure.detected"
+    tampered = envelope_bytes.replace("tëst".encode(), "tëst2".encode())
+    with pytest.raises(Unauthorized, match="does not match"):
+        ingest(inbound_for(tampered))
+
+
+def test_raw_member_finds_top_level_values_only() -> None:
+    from functions.ingest.envelope import raw_member
+
+    doc = b' { "headers" : {"body": 1} , "body" :\n {"a": [1, 2]} , "x": "y" } '
+    assert raw_member(doc, "body") == b'{"a": [1, 2]}'
+    assert raw_member(doc, "x") == b'"y"'
+    assert raw_member(doc, "missing") is None
+    assert raw_member(b"[1, 2]", "body") is None
+    assert raw_member(b'{"body": ', "body") is None
+    assert raw_member(b"\xff\xfe", "body") is None
