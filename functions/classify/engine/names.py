@@ -15,7 +15,7 @@ NAME_RULES: tuple[ContextRule, ...] = (
     _c(
         T.FRONTEND_DEPS, r"\b(?:npm (?:ci|install|i)|pnpm (?:i|install)|yarn install|bun install)\b"
     ),
-    _c(T.FRONTEND_TYPESCRIPT, r"\btsc\b|type-?check|vue-tsc"),
+    _c(T.FRONTEND_TYPESCRIPT, r"\btsc\b|type[- ]?check|vue-tsc|svelte-check"),
     _c(
         T.FRONTEND_LINT,
         r"eslint|prettier|(?:npm|pnpm|yarn|bun) (?:run )?(?:lint|format)|biome|stylelint",

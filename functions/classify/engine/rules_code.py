@@ -122,6 +122,13 @@ CODE_RULES: tuple[Rule, ...] = (
     ),
     _r(T.FRONTEND_DEPS, 4.0, "lockfile had changes, but lockfile is frozen", "bun frozen lockfile"),
     _r(T.FRONTEND_TYPESCRIPT, 3.5, "error TS", "TypeScript error", r"error TS\d+"),
+    _r(
+        T.FRONTEND_TYPESCRIPT,
+        3.5,
+        "svelte-check found ",
+        "svelte-check errors",
+        r"svelte-check found [1-9]\d* errors?",
+    ),
     # next build and other bundlers run the type checker first; its verdict is the cause.
     _r(T.FRONTEND_TYPESCRIPT, 3.5, "Type error:", "TypeScript type error (build)"),
     _r(

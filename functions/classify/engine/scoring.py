@@ -107,6 +107,23 @@ def context_scores(
     return dict(scores), notes
 
 
+INNER_MIN = 6.0  # evidence a tool inside a container build needs to be named the cause
+_INNER_CATEGORIES = ("rust_", "frontend_", "python_")
+
+
+def _inside_container_build(
+    winner: FailureType, ranked: list[tuple[FailureType, float]]
+) -> FailureType | None:
+    """A docker/BuildKit failure whose RUN step failed in a Rust, JS or Python tool with strong
+    evidence of its own: BuildKit's lines only wrap that tool's error, which is the one to fix."""
+    if winner is not FailureType.DOCKER_BUILD or len(ranked) < 2:
+        return None
+    runner_up, score = ranked[1]
+    if runner_up.value.startswith(_INNER_CATEGORIES) and score >= INNER_MIN:
+        return runner_up
+    return None
+
+
 def confidence(top: float, second: float) -> float:
     margin = top / (top + second + 1.0)
     strength = min(1.0, math.sqrt(top / 6.0))
@@ -189,6 +206,13 @@ def decide(
         signals.append(f"{winner.value} findings follow network errors in the same step")
         winner, top = FailureType.INFRA_NETWORK, max(top, total.get(FailureType.INFRA_NETWORK, 0))
         ranked = [(winner, top), *[(t, v) for t, v in ranked if t is not winner]]
+    inner = _inside_container_build(winner, ranked)
+    if inner is not None:
+        signals.append(
+            f"the container build failed inside a {inner.value} tool: the cause is in that code"
+        )
+        ranked = [r for r in ranked if r[0] is inner] + [r for r in ranked if r[0] is not inner]
+        winner, top = ranked[0]
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     conf = confidence(top, second)
     if log_top < MIN_EVIDENCE:

@@ -710,3 +710,46 @@ def test_azure_pipelines_steps_and_failure_marker() -> None:
 )
 def test_more_tool_verdicts_in_bare_fragments(line: str, expected: FailureType) -> None:
     assert classify_log([line + "\n"]).failure_type == expected
+
+
+def test_svelte_check_errors_are_type_errors() -> None:
+    log = (
+        "Platform\tType check platform\t2026-04-03T13:35:43.1Z \x1b[31msvelte-check found 4 errors "
+        "and 2 warnings in 6 files\x1b[39m\n"
+        "Platform\tType check platform\t2026-04-03T13:35:43.2Z ##[error]Process completed with "
+        "exit code 1.\n"
+    )
+    assert classify_log([log]).failure_type == FailureType.FRONTEND_TYPESCRIPT
+
+
+def test_a_container_build_that_failed_inside_a_frontend_build_names_the_frontend_cause() -> None:
+    log = (
+        "##[group]Run docker/build-push-action@v6\n"
+        "#12 [build 5/6] RUN npx vite build\n"
+        "#12 1.2 error during build:\n"
+        '#12 1.2 [vite]: Rollup failed to resolve import "@/lib/api" from "src/main.ts".\n'
+        "#12 1.2 Error: Module not found: Can't resolve '@/lib/api'\n"
+        '#12 ERROR: process "/bin/sh -c npx vite build" did not complete successfully: exit code: 1\n'
+        "------\n"
+        " > [build 5/6] RUN npx vite build:\n"
+        "------\n"
+        "Dockerfile:12\n"
+        'ERROR: failed to solve: process "/bin/sh -c npx vite build" did not complete '
+        "successfully: exit code: 1\n"
+        "##[error]buildx failed with: ERROR: failed to solve: process did not complete\n"
+    )
+    verdict = classify_log([log])
+    assert verdict.failure_type == FailureType.FRONTEND_BUILD
+    assert any("container build failed inside" in s for s in verdict.signals)
+
+
+def test_a_container_build_that_failed_in_its_own_instructions_stays_a_docker_failure() -> None:
+    log = (
+        "##[group]Run docker/build-push-action@v6\n"
+        "#7 [3/5] COPY dist/ /app/\n"
+        '#7 ERROR: failed to calculate checksum of ref: "/dist": not found\n'
+        "Dockerfile:7\n"
+        'ERROR: failed to solve: failed to compute cache key: "/dist": not found\n'
+        "##[error]buildx failed with: ERROR: failed to solve\n"
+    )
+    assert classify_log([log]).failure_type == FailureType.DOCKER_BUILD
