@@ -61,14 +61,17 @@ def build_event(
 
 def event_data(event: CloudEvent) -> dict[str, Any]:
     """The event's data as a JSON object, whatever form it arrived in."""
-    data = event.get_data()
-    if isinstance(data, (bytes, bytearray)):
-        data = data.decode("utf-8")
-    if isinstance(data, str):
-        data = json.loads(data)
-    if not isinstance(data, dict):
-        from healer.errors import InvalidInput
+    from healer.errors import InvalidInput
 
+    data = event.get_data()
+    try:
+        if isinstance(data, (bytes, bytearray)):
+            data = data.decode("utf-8")
+        if isinstance(data, str):
+            data = json.loads(data)
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError alike
+        raise InvalidInput(f"event {event['id']} data is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
         raise InvalidInput(
             f"event {event['id']} data must be a JSON object, got {type(data).__name__}"
         )

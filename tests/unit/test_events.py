@@ -98,3 +98,20 @@ def test_parse_data_returns_the_model() -> None:
     from healer.events import parse_data
 
     assert parse_data(FailureDetected, ce) == detected()
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe{}"])
+def test_event_data_rejects_a_body_that_is_not_json_as_invalid_input(body: bytes) -> None:
+    # A binary-mode event whose body is not UTF-8 JSON is permanent bad input (400), not a
+    # crash (500) that the broker would retry ten times.
+    from healer.runtime import parse_cloudevent
+
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": "x",
+        "ce-source": "s",
+        "ce-type": "dev.healer.failure.detected",
+        "content-type": "application/json",
+    }
+    with pytest.raises(InvalidInput, match="not JSON"):
+        event_data(parse_cloudevent(headers, body))
