@@ -37,6 +37,8 @@ class Essentials:
     files: list[ChangedFile] = field(default_factory=list)
     commits: list[CommitInfo] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    fork_head: str = ""
+    """The PR's head repository when it is a fork: workflow_job and check payloads cannot say."""
 
 
 def pull_info(raw: dict[str, Any]) -> PullRequestInfo:
@@ -77,6 +79,15 @@ def commit_info(raw: dict[str, Any]) -> CommitInfo:
     )
 
 
+def fork_head(raw: dict[str, Any], repo: str) -> str:
+    """The head repository's name when the PR comes from another repository (a fork)."""
+    head_repo = (raw.get("head") or {}).get("repo") or {}
+    name = str(head_repo.get("full_name") or "")
+    if name and name.lower() != repo.lower():
+        return name
+    return ""
+
+
 def pull_number(github: SourceClient, failure: FailureDetected) -> int | None:
     """The PR of the failing commit: from the event, else GitHub's commit→PR lookup."""
     if failure.pull_requests:
@@ -99,7 +110,9 @@ def gather_essentials(github: SourceClient, failure: FailureDetected) -> Essenti
     number = pull_number(github, failure)
     if number is not None:
         try:
-            found.pull_request = pull_info(github.get_pull(repo, number))
+            raw = github.get_pull(repo, number)
+            found.pull_request = pull_info(raw)
+            found.fork_head = fork_head(raw, repo)
         except NotFound:
             found.missing.append(f"pull_request: #{number} not found")
     if found.pull_request is not None:

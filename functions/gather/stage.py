@@ -71,6 +71,11 @@ class Gatherer:
                 record_stale(self.services.state, task, reason)
                 return Skip(f"stale: {reason}")
         found = self.builder.essentials(classified)
+        if found.fork_head and not self.services.settings.allow_fork_prs:
+            return Skip(
+                f"head repository {found.fork_head} is a fork; "
+                "fork pull requests are not remediated (allow_fork_prs is off)"
+            )
         context = self.builder.build(
             classified, task_id=task, attempt=classified.attempt, found=found
         )

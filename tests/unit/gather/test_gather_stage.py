@@ -322,3 +322,33 @@ def test_configured_memory_and_loki_are_asked_and_fail_soft(routes: Routes, tmp_
     ctx = context(gatherer(classified_event(gatherer)))
     assert ctx.history == [] and "history.memory: ConnectError" in ctx.missing
     assert ctx.extras["loki"].status == "error"
+
+
+def fork_pull() -> dict[str, object]:
+    pull = recorded("repos/acme/widgets/pulls/42.json")
+    pull["head"]["repo"] = dict(pull["head"]["repo"], full_name="mallory/widgets", fork=True)
+    return pull
+
+
+def test_a_fork_pull_request_found_by_commit_is_not_remediated(
+    gatherer: Gatherer, routes: Routes
+) -> None:
+    # workflow_job and check payloads carry no fork information (a fork head gives an empty
+    # pull_requests list), so the fork policy is applied once the PR is resolved.
+    event = classified_event(gatherer)
+    routes.json("/repos/acme/widgets/pulls/42", fork_pull())
+
+    reply = gatherer(event)
+
+    assert isinstance(reply, Skip)
+    assert "mallory/widgets is a fork" in reply.reason
+
+
+def test_a_fork_pull_request_is_remediated_when_allowed(routes: Routes, tmp_path: Path) -> None:
+    gatherer = Gatherer(services(routes, tmp_path, allow_fork_prs=True))
+    event = classified_event(gatherer)
+    routes.json("/repos/acme/widgets/pulls/42", fork_pull())
+
+    ctx = context(gatherer(event))
+
+    assert ctx.pull_request is not None and ctx.pull_request.number == 42
