@@ -44,6 +44,22 @@ def error_of(attributes: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def without_secrets(value: Any, depth: int = 0) -> Any:
+    """``value`` with every secret-scanning alert's ``secret`` dropped, wherever the delivery
+    sits in the event (bare payload, Argo envelope body): dead letters are kept like archives."""
+    if depth > 32:
+        return value
+    if isinstance(value, dict):
+        out = {k: without_secrets(v, depth + 1) for k, v in value.items()}
+        alert = out.get("alert")
+        if isinstance(alert, dict) and "secret" in alert:
+            out["alert"] = {k: v for k, v in alert.items() if k != "secret"}
+        return out
+    if isinstance(value, list):
+        return [without_secrets(v, depth + 1) for v in value]
+    return value
+
+
 def record(event: CloudEvent, received_at: datetime | None = None) -> dict[str, Any]:
     """The stored form: every attribute (extensions included), the data, and the error."""
     attributes = {k: _text(v) for k, v in event.get_attributes().items() if v is not None}
@@ -58,7 +74,7 @@ def record(event: CloudEvent, received_at: datetime | None = None) -> dict[str, 
         "type": attributes.get("type", ""),
         "source": attributes.get("source", ""),
         "attributes": attributes,
-        "data": data,
+        "data": without_secrets(data),
         "error": error_of(attributes),
         "received_at": (received_at or datetime.now(UTC)).isoformat(),
     }

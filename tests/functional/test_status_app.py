@@ -263,3 +263,26 @@ def test_cli_status_shows_tasks_with_their_coderuns(
     assert cli.main(["status", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["by_failure_type"] == {"rust_test": 1} and shown["tasks"][0]["task_id"] == "a"
+
+
+def test_a_dead_lettered_secret_scanning_delivery_is_kept_without_the_secret(
+    client: flask.testing.FlaskClient, services: Services
+) -> None:
+    # The same rule as ingest's archive: a secret-scanning alert's secret value is never kept.
+    secret = "ghp_leaked0secret0value0000000000000000"
+    alert = {"number": 3, "secret_type": "github_personal_access_token", "secret": secret}
+    envelope = {
+        "headers": {"X-GitHub-Event": ["secret_scanning_alert"]},
+        "body": {"action": "created", "alert": alert},
+    }
+    event = CloudEvent(
+        {"type": "dev.healer.github.webhook", "source": "argo", "id": "sec-1"}, envelope
+    )
+    headers, body = to_binary(event)
+
+    assert client.post("/dead-letter", headers=dict(headers), data=body).status_code == 202
+
+    raw = services.blobs.get("dead-letters/sec-1.json")
+    assert secret.encode() not in raw
+    stored = json.loads(raw)
+    assert stored["data"]["body"]["alert"]["secret_type"] == "github_personal_access_token"
