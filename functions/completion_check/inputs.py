@@ -166,13 +166,16 @@ def ci_report(data: dict[str, Any]) -> CIReport | str:
     if not branch:
         return f"{kind} has no head branch"
     started = _text(item.get("run_started_at")) or _text(item.get("created_at"))
+    ident = item.get("id") or 0
+    if isinstance(ident, bool) or not isinstance(ident, int):
+        raise InvalidInput(f"{kind}.id must be an integer, got {type(ident).__name__}")
     return CIReport(
         repository=_text(repo.get("full_name")),
         branch=branch,
         head_sha=_text(item.get("head_sha")),
         conclusion=conclusion,
         kind=kind,
-        ident=int(item.get("id") or 0),
+        ident=ident,
         started_at=started,
         url=_text(item.get("html_url")) or _text(item.get("url")),
     )

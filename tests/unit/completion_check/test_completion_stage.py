@@ -320,3 +320,17 @@ def test_other_event_types_are_rejected(tmp_path: Path) -> None:
     event = CloudEvent({"type": "dev.healer.failure.detected", "source": "t", "id": "1"}, {})
     with pytest.raises(InvalidInput, match="completion-check accepts"):
         checker(services(tmp_path))(event)
+
+
+@pytest.mark.parametrize("bad_id", ["run-seven", 1.5e400, [7]])
+def test_a_ci_delivery_with_a_malformed_run_id_is_invalid_input(
+    tmp_path: Path, bad_id: object
+) -> None:
+    # A malformed delivery is a permanent 400, not a 500 that the broker retries.
+    svc = services(tmp_path)
+    start(svc)
+    event = ci_done()
+    data = event.get_data()
+    data["body"]["workflow_run"]["id"] = bad_id
+    with pytest.raises(InvalidInput, match=r"workflow_run\.id must be an integer"):
+        checker(svc)(CloudEvent(dict(event.get_attributes()), data))
