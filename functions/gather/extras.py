@@ -75,7 +75,7 @@ class ExtraSources:
             return Extra(status="error", detail=f"{name}: timed out after {self.timeout:g} s")
         except httpx.HTTPError as exc:
             return Extra(status="error", detail=f"{name}: {type(exc).__name__}")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return Extra(status="error", detail=f"{name}: unreadable answer ({type(exc).__name__})")
 
     # -- Argo CD ----------------------------------------------------------------------------

@@ -212,3 +212,12 @@ def test_a_dependabot_alert_gets_its_advisory_and_other_alerts_nothing() -> None
         == {}
     )
     assert seen == []
+
+
+@pytest.mark.parametrize("body", [[], "up", {"status": []}, {"data": {"result": ["x"]}}])
+def test_an_answer_of_the_wrong_shape_fails_soft(body: object) -> None:
+    # A proxy or a newer API answering JSON of another shape must not stop the context.
+    src, _ = sources(lambda request: httpx.Response(200, json=body))
+
+    assert src.argocd("widgets").status in ("error", "ok")
+    assert src.loki("widgets").status in ("error", "missing")
