@@ -22,7 +22,8 @@ NAME_RULES: tuple[ContextRule, ...] = (
     ),
     _c(
         T.FRONTEND_TEST,
-        r"jest|vitest|mocha|playwright|cypress|karma|\bnode --test\b|"
+        r"jest|vitest|mocha|playwright|cypress|\bcy:(?:run|ci)\b|start-server-and-test|karma|"
+        r"\bnode --test\b|"
         r"(?:npm|pnpm|yarn|bun) (?:run )?(?:test|e2e)",
     ),
     _c(

@@ -198,6 +198,13 @@ OPS_RULES: tuple[Rule, ...] = (
     _r(
         T.INFRA_NETWORK,
         3.0,
+        "Received status code 5",
+        "HTTP 5xx from a repository (Gradle/Maven)",
+        r"Received status code 5\d\d from server",
+    ),
+    _r(
+        T.INFRA_NETWORK,
+        3.0,
         "does not indicate success: 5",
         "HTTP 5xx from a service",
         r"does not indicate success: 5\d\d",

@@ -753,3 +753,40 @@ def test_a_container_build_that_failed_in_its_own_instructions_stays_a_docker_fa
         "##[error]buildx failed with: ERROR: failed to solve\n"
     )
     assert classify_log([log]).failure_type == FailureType.DOCKER_BUILD
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Collecting travis\n  Could not find any downloads that satisfy the requirement travis\n"
+            "  No distributions at all found for travis\n",
+            FailureType.PYTHON_DEPS,
+        ),
+        (
+            'Command "python setup.py egg_info" failed with error code 1 in /tmp/pip-build-x/numpy\n',
+            FailureType.PYTHON_DEPS,
+        ),
+        (
+            "<log macros>:4:8: 4:21 error: mismatched types:\n expected `usize`,\n    found `u32`\n"
+            "(expected usize,\n    found u32) [E0308]\n",
+            FailureType.RUST_BUILD,
+        ),
+        (
+            "gyp ERR! not ok \nnpm ERR! @atom/fuzzy-native@1.1.2 install: `node-gyp rebuild`\n",
+            FailureType.FRONTEND_DEPS,
+        ),
+        (
+            "npm ERR! demo@1.0.0 cy:ci: `start-server-and-test cy:serve http://localhost:4201 cy:run`\n"
+            "npm ERR! Exit status 1\n",
+            FailureType.FRONTEND_TEST,
+        ),
+        (
+            "> Could not HEAD 'https://plugins.gradle.org/m2/a/b/1/b-1.pom'. Received status code 525 "
+            "from server: Origin SSL Handshake Error\n",
+            FailureType.INFRA_NETWORK,
+        ),
+    ],
+)
+def test_older_tool_output_is_still_recognised(text: str, expected: FailureType) -> None:
+    assert classify_log([text]).failure_type == expected
