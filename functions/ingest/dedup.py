@@ -11,11 +11,11 @@ import json
 import logging
 from typing import Any
 
-from functions.ingest.envelope import Delivery
 from functions.ingest.finding import Finding
 from healer.stores.blob import BlobStore
 from healer.stores.keys import delivery_key
 from healer.stores.state import StateStore
+from healer.webhooks.envelope import Delivery
 
 log = logging.getLogger("healer.ingest")
 

@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any
 from functions.ingest import filters
 from functions.ingest.dedup import archive_document, delivery_ident, record_once
 from functions.ingest.emit import BrokerEmitter, Emit
-from functions.ingest.envelope import EVENT, SIGNATURE, decode
 from functions.ingest.fields import shown
 from functions.ingest.parse import Finding, event_name_of, parse
-from functions.ingest.signature import verify
 from healer.errors import HealerError, InvalidInput, RetryableError
 from healer.events import build_event
 from healer.runtime import Inbound, JSONReply, Reply, Skip
 from healer.stores.keys import delivery_key
 from healer.vocabulary import PREFIX, EventType, Stage
+from healer.webhooks.envelope import EVENT, SIGNATURE, decode
+from healer.webhooks.signature import verify
 
 if TYPE_CHECKING:
     from cloudevents.http import CloudEvent

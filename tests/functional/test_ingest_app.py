@@ -18,13 +18,13 @@ from functions_framework import create_app
 from werkzeug.test import TestResponse
 
 from functions.ingest.main import create_function
-from functions.ingest.signature import sign
 from healer.errors import StoreUnavailable
 from healer.models import AlertDetected, FailureDetected
 from healer.services import Services
 from healer.settings import Settings
 from healer.stores.file import FileBlobStore
 from healer.stores.memory import MemoryStateStore
+from healer.webhooks.signature import sign
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "functions" / "ingest" / "main.py"

@@ -12,9 +12,9 @@ import pytest
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
-from functions.ingest.envelope import compact_candidates, decode, flatten_headers
 from healer.errors import InvalidInput
 from healer.runtime import Inbound, is_cloudevent, parse_cloudevent
+from healer.webhooks.envelope import compact_candidates, decode, flatten_headers
 
 Load = Callable[[str], dict[str, Any]]
 DELIVERY_ID = "72d3162e-cc78-11e3-81ab-4c9367dc0958"

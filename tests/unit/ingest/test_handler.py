@@ -13,7 +13,6 @@ from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
 from functions.ingest.handler import Ingest
-from functions.ingest.signature import sign
 from healer.errors import InvalidInput, StoreUnavailable, Unauthorized, UpstreamUnavailable
 from healer.events import event_data
 from healer.models import AlertDetected, FailureDetected
@@ -21,6 +20,7 @@ from healer.runtime import Inbound, JSONReply, Skip, is_cloudevent, parse_cloude
 from healer.services import Services
 from healer.stores.file import FileBlobStore
 from healer.stores.memory import MemoryStateStore
+from healer.webhooks.signature import sign
 
 Load = Callable[[str], dict[str, Any]]
 MakeIngest = Callable[..., Ingest]
@@ -359,7 +359,7 @@ def test_an_envelope_verifies_over_the_body_bytes_github_signed(
 
 
 def test_raw_member_finds_top_level_values_only() -> None:
-    from functions.ingest.envelope import raw_member
+    from healer.webhooks.envelope import raw_member
 
     doc = b' { "headers" : {"body": 1} , "body" :\n {"a": [1, 2]} , "x": "y" } '
     assert raw_member(doc, "body") == b'{"a": [1, 2]}'

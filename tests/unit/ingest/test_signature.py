@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from functions.ingest.signature import sign, verify
 from healer.errors import Unauthorized
+from healer.webhooks.signature import sign, verify
 
 SECRET = "It's a Secret to Everybody"
 BODY = b"Hello, World!"

@@ -1,4 +1,4 @@
-"""Decode every form a GitHub delivery reaches ingest in to one ``Delivery``.
+"""Decode every form a GitHub delivery reaches a stage in to one ``Delivery``.
 
 Forms: a plain webhook POST (JSON or ``payload=`` form), Argo Events' envelope
 ``{headers, body, metadata}`` (bare, or as the base64 ``data`` of Argo's whole-event HTTP trigger
@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from healer.errors import InvalidInput
 
@@ -32,6 +32,12 @@ _INJECTED = ("X-GitHub-Event", "X-GitHub-Delivery")
 
 
 _SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip_space(text: str, at: int) -> int:
+    """The index of the first non-whitespace character at or after ``at``."""
+    match = _SPACE.match(text, at)
+    return match.end() if match else at
 
 
 @dataclass(frozen=True)
@@ -108,22 +114,22 @@ def raw_member(document: bytes, key: str) -> bytes | None:
     except UnicodeDecodeError:
         return None
     decoder = json.JSONDecoder()
-    at = _SPACE.match(text).end()
+    at = _skip_space(text, 0)
     if text[at : at + 1] != "{":
         return None
     at += 1
     try:
         while True:
-            at = _SPACE.match(text, at).end()
+            at = _skip_space(text, at)
             name, at = decoder.raw_decode(text, at)
-            at = _SPACE.match(text, at).end()
+            at = _skip_space(text, at)
             if not isinstance(name, str) or text[at : at + 1] != ":":
                 return None
-            start = _SPACE.match(text, at + 1).end()
+            start = _skip_space(text, at + 1)
             _, end = decoder.raw_decode(text, start)
             if name == key:
                 return text[start:end].encode("utf-8", "surrogatepass")
-            at = _SPACE.match(text, end).end()
+            at = _skip_space(text, end)
             if text[at : at + 1] != ",":
                 return None
             at += 1
@@ -155,11 +161,11 @@ def from_envelope(envelope: dict[str, Any], form: str, raw: bytes | None = None)
     return Delivery(headers, payload, signed, form)
 
 
-def is_envelope(value: object) -> bool:
+def is_envelope(value: object) -> TypeGuard[dict[str, Any]]:
     return isinstance(value, dict) and "headers" in value and "body" in value
 
 
-def is_whole_event(value: object) -> bool:
+def is_whole_event(value: object) -> TypeGuard[dict[str, Any]]:
     return isinstance(value, dict) and isinstance(value.get("context"), dict) and "data" in value
 
 
