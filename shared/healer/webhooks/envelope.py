@@ -107,7 +107,9 @@ def raw_member(document: bytes, key: str) -> bytes | None:
     """The exact bytes of a top-level member's value in a JSON object, as they were sent.
 
     Argo's sensor splices GitHub's body into the envelope byte for byte, so the signed bytes
-    are there even when re-serialising the parsed body would format them differently.
+    are there even when re-serialising the parsed body would format them differently. A
+    repeated member gives its last value, the one ``json.loads`` keeps: the bytes verified are
+    then always the bytes the stages go on to read.
     """
     try:
         text = document.decode("utf-8")
@@ -118,6 +120,7 @@ def raw_member(document: bytes, key: str) -> bytes | None:
     if text[at : at + 1] != "{":
         return None
     at += 1
+    found: bytes | None = None
     try:
         while True:
             at = _skip_space(text, at)
@@ -128,8 +131,10 @@ def raw_member(document: bytes, key: str) -> bytes | None:
             start = _skip_space(text, at + 1)
             _, end = decoder.raw_decode(text, start)
             if name == key:
-                return text[start:end].encode("utf-8", "surrogatepass")
+                found = text[start:end].encode("utf-8", "surrogatepass")
             at = _skip_space(text, end)
+            if text[at : at + 1] == "}":
+                return found
             if text[at : at + 1] != ",":
                 return None
             at += 1
