@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import functions_framework
 
-from healer.runtime import cloudevent_function, lazy_function
+from healer.runtime import http_function, lazy_function
 from healer.services import Services
 from healer.settings import Settings
 
@@ -18,10 +18,17 @@ NAME = "completion-check"
 
 
 def create_function(services: Services | None = None) -> Callable[[flask.Request], flask.Response]:
-    """The request handler: CodeRun updates, CI results on fix branches, and the timeout sweep."""
+    """The request handler: CodeRun updates, CI results on fix branches, and the timeout sweep.
+
+    It sees the raw request so that GitHub deliveries are verified over the bytes GitHub signed
+    (see ``signed``)."""
+    from functions.completion_check.signed import SignedWebhooks
     from functions.completion_check.stage import CompletionChecker
 
-    return cloudevent_function(CompletionChecker(services or Services(Settings.load())), name=NAME)
+    services = services or Services(Settings.load())
+    settings = services.settings
+    handler = SignedWebhooks(CompletionChecker(services), secret=settings.webhook_secret)
+    return http_function(handler, name=NAME, max_body_bytes=settings.max_body_bytes)
 
 
 completion_check = functions_framework.http(lazy_function("completion_check", create_function))

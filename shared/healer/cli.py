@@ -64,7 +64,11 @@ def _replay_local(args: argparse.Namespace, out: TextIO) -> int:
                     from healer.broker.finish import play_outcomes
 
                     hops += play_outcomes(
-                        pipeline.broker.publish, hops, args.agent_outcome, services.state
+                        pipeline.broker.publish,
+                        hops,
+                        args.agent_outcome,
+                        services.state,
+                        secret=settings.webhook_secret,
                     )
                 records = [
                     _with_messages(
@@ -185,7 +189,13 @@ def cmd_finish(args: argparse.Namespace) -> int:
 
     settings = Settings.load()
     coderun = read_outbox(args.outbox or settings.coderun_outbox, args.name)
-    events = finish_events(coderun, args.phase, ci=args.ci or "", summary=args.summary)
+    events = finish_events(
+        coderun,
+        args.phase,
+        ci=args.ci or "",
+        summary=args.summary,
+        secret=settings.webhook_secret,
+    )
     records: list[dict[str, Any]] = []
     if args.broker:
         import httpx

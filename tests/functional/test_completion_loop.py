@@ -105,3 +105,18 @@ def test_finish_posts_to_healer_dev_where_the_task_lives(
     )
     record = json.loads(state.get("task:acme-widgets-7001") or "")
     assert record["status"] == "succeeded" and state.get("active:count") == "0"
+
+
+def test_with_a_webhook_secret_the_local_ci_result_is_signed_and_still_counts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """completion-check refuses unsigned CI deliveries once a secret is set; replay signs the
+    ones it makes up, so the loop ends as it does without a secret."""
+    monkeypatch.setenv("HEALER_WEBHOOK_SECRET", "It's a Secret to Everybody")
+    assert main(["replay", FAILURE, "--json", "--agent-outcome", "succeeded"]) == 0
+    hops = rows(capsys)
+    assert not [h for h in hops if h["status"] == 401]
+    ci = [h for h in hops if h["stage"] == "completion-check" and h["type"].endswith("webhook")]  # type: ignore[union-attr]
+    assert ci and all(h["status"] == 202 for h in ci)
+    ends = [h["reply_type"] for h in hops if h["stage"] == "completion-check" and h["reply_type"]]
+    assert ends == ["dev.healer.remediation.succeeded"]

@@ -3,8 +3,9 @@
 A CodeRun update is what Knative's ApiServerSource (mode ``Resource``) sends: type
 ``dev.knative.apiserver.resource.update``, subject ``/apis/agents.platform/v1/namespaces/<ns>/
 coderuns/<name>``, data the whole object with its ``status``. The CI result is a GitHub
-``workflow_run`` completed delivery on the fix branch, as Argo Events forwards it. Both go
-into a broker like any other event: in-process (replay) or to ``healer dev``'s ingress.
+``workflow_run`` completed delivery on the fix branch, as Argo Events forwards it, signed
+with the webhook secret when one is configured (completion-check then refuses unsigned ones).
+Both go into a broker like any other event: in-process (replay) or to ``healer dev``'s ingress.
 """
 
 from __future__ import annotations
@@ -147,8 +148,12 @@ def ci_delivery(
     }
 
 
-def ci_event(repository: str, branch: str, head_sha: str, conclusion: str, key: str) -> CloudEvent:
-    return to_cloudevent(ci_delivery(repository, branch, head_sha, conclusion, key=key))
+def ci_event(
+    repository: str, branch: str, head_sha: str, conclusion: str, key: str, *, secret: str = ""
+) -> CloudEvent:
+    """The Sensor's event for CI's result, signed under ``secret`` when given."""
+    delivery = ci_delivery(repository, branch, head_sha, conclusion, key=key)
+    return to_cloudevent(delivery, secret=secret)
 
 
 def _repository(coderun: Mapping[str, Any]) -> str:
@@ -161,7 +166,7 @@ def _repository(coderun: Mapping[str, Any]) -> str:
 
 
 def finish_events(
-    coderun: Mapping[str, Any], phase: str, *, ci: str = "", summary: str = ""
+    coderun: Mapping[str, Any], phase: str, *, ci: str = "", summary: str = "", secret: str = ""
 ) -> list[CloudEvent]:
     """CI's result first (when given), then the CodeRun's update: CI is recorded against the
     attempt still running, and the update then decides it."""
@@ -170,7 +175,7 @@ def finish_events(
     sha = fix_commit(name)
     events = []
     if ci:
-        events.append(ci_event(_repository(coderun), branch, sha, ci, key=name))
+        events.append(ci_event(_repository(coderun), branch, sha, ci, key=name, secret=secret))
     pushed = [sha] if phase == "Succeeded" else None
     message = "" if phase == "Succeeded" else (summary or "the agent could not fix the failure")
     events.append(
@@ -186,7 +191,7 @@ def finish_events(
 
 
 def agent_outcome_events(
-    started: Mapping[str, Any], outcome: AgentOutcome, state: StateStore
+    started: Mapping[str, Any], outcome: AgentOutcome, state: StateStore, *, secret: str = ""
 ) -> list[CloudEvent]:
     """What a cluster would send after ``remediation.started``, for the demo's chosen outcome:
     an agent run succeeds (CI passes on its commit) or fails (no commit, no CI); a GitHub
@@ -195,7 +200,7 @@ def agent_outcome_events(
     if started.get("coderun_name") and launched and Path(launched).is_file():
         coderun = read_outbox(Path(launched).parent, str(started["coderun_name"]))
         if outcome == "succeeded":
-            return finish_events(coderun, "Succeeded", ci="success")
+            return finish_events(coderun, "Succeeded", ci="success", secret=secret)
         return finish_events(coderun, "Failed")
     record = state.get_json(f"task:{started.get('task_id')}")
     branch = str(record.get("branch") or "") if isinstance(record, dict) else ""
@@ -203,9 +208,9 @@ def agent_outcome_events(
         return []
     conclusion = "success" if outcome == "succeeded" else "failure"
     key = f"{started.get('task_id')}-{started.get('attempt')}"
-    return [
-        ci_event(str(started.get("repository")), branch, _digest("rerun", key), conclusion, key)
-    ]
+    repository = str(started.get("repository"))
+    sha = _digest("rerun", key)
+    return [ci_event(repository, branch, sha, conclusion, key, secret=secret)]
 
 
 def play_outcomes(
@@ -215,6 +220,7 @@ def play_outcomes(
     state: StateStore,
     *,
     limit: int = 20,
+    secret: str = "",
 ) -> list[Hop]:
     """After every ``remediation.started`` in ``hops`` (and in the hops that follow), publish
     the agent's outcome; the hops that made, in order."""
@@ -230,7 +236,7 @@ def play_outcomes(
         if hop.reply_id in seen:
             continue
         seen.add(hop.reply_id)
-        for event in agent_outcome_events(event_data(hop.reply), outcome, state):
+        for event in agent_outcome_events(event_data(hop.reply), outcome, state, secret=secret):
             new = publish(event)
             out += new
             pending += new
