@@ -129,6 +129,8 @@ CODE_RULES: tuple[Rule, ...] = (
     ),
     _r(T.FRONTEND_DEPS, 4.0, "lockfile had changes, but lockfile is frozen", "bun frozen lockfile"),
     _r(T.FRONTEND_TYPESCRIPT, 3.5, "error TS", "TypeScript error", r"error TS\d+"),
+    _r(T.FRONTEND_TYPESCRIPT, 3.5, "[tsl] ERROR", "ts-loader type error"),
+    _r(T.FRONTEND_TYPESCRIPT, 2.5, "TS2", "TypeScript diagnostic", r"(?:^|\s)TS2\d{3}: "),
     _r(
         T.FRONTEND_TYPESCRIPT,
         3.5,

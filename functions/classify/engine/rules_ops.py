@@ -217,6 +217,7 @@ OPS_RULES: tuple[Rule, ...] = (
         r"^E: Failed to fetch .*(?:\b5\d\d\b|Could not|Connection|Temporary failure|timed out)",
     ),
     _r(T.INFRA_NETWORK, 2.0, "index files failed to download", "apt index download failed"),
+    _r(T.INFRA_NETWORK, 3.5, "Mirror sync in progress?", "apt mirror mid-sync"),
     _r(T.INFRA_NETWORK, 3.5, "Name or service not known", "DNS failure"),
     _r(T.INFRA_NETWORK, 3.0, "Failed to establish a new connection", "connection failed"),
     _r(T.INFRA_NETWORK, 3.5, "i/o timeout", "I/O timeout"),

@@ -790,3 +790,22 @@ def test_a_container_build_that_failed_in_its_own_instructions_stays_a_docker_fa
 )
 def test_older_tool_output_is_still_recognised(text: str, expected: FailureType) -> None:
     assert classify_log([text]).failure_type == expected
+
+
+def test_ts_loader_diagnostics_are_typescript() -> None:
+    log = (
+        "ERROR in /opt/build/repo/src/components/index.vue.ts\n"
+        "[tsl] ERROR in /opt/build/repo/src/components/index.vue.ts(66,4)\n"
+        "      TS2345: Argument of type 'A' is not assignable to parameter of type 'B'.\n"
+    )
+    assert classify_log([log]).failure_type == FailureType.FRONTEND_TYPESCRIPT
+
+
+def test_an_apt_mirror_caught_mid_sync_is_transient() -> None:
+    log = (
+        "E: Failed to fetch https://example.invalid/apt/dists/focal/main/binary-amd64/Packages.bz2  "
+        "File has unexpected size (8667 != 7635). Mirror sync in progress? [IP: 10.0.0.1 443]\n"
+    )
+    verdict = classify_log([log])
+    assert verdict.failure_type == FailureType.INFRA_NETWORK
+    assert verdict.action.value == "rerun"
