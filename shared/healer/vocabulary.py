@@ -51,6 +51,8 @@ GITHUB_SOURCE = "https://github.com"
 EXT_REPO = "healerrepo"
 EXT_RUN = "healerrun"
 EXT_ATTEMPT = "healerattempt"
+# The Sensor copies X-GitHub-Event here so Triggers can route by it (they cannot see data).
+EXT_GITHUB_EVENT = "githubevent"
 EXT_TTL = "knativebrokerttl"
 EXT_ERROR_DEST = "knativeerrordest"
 EXT_ERROR_CODE = "knativeerrorcode"

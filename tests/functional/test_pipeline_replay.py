@@ -226,7 +226,9 @@ def test_cli_replay_readable_output_and_summary(capsys: pytest.CaptureFixture[st
     assert len(prompt) == 26 and prompt[-1].startswith("    │ … ")  # 25 lines and a note
     assert "[ingest] dev.healer.github.webhook " in out and "→ 202 skipped: " in out
     assert out.rstrip().splitlines()[-1].startswith("2 deliveries, ")
-    assert out.rstrip().endswith("3 skipped, 0 failed")  # completion-check skips two
+    # Neither delivery is a CI result, so completion-check is not even asked.
+    assert "[completion-check]" not in out
+    assert out.rstrip().endswith("1 skipped, 0 failed")
 
 
 def test_cli_replay_show_prompt_prints_it_whole(

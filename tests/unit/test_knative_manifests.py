@@ -116,10 +116,18 @@ def test_every_emitted_type_has_a_consumer_or_is_terminal(topology: Topology) ->
 
 
 def test_routes(topology: Topology) -> None:
-    def routed(event_type: EventType) -> list[str]:
-        return [t.subscriber.service for t in topology.matching({"type": event_type.value})]
+    def routed(event_type: EventType, **extensions: str) -> list[str]:
+        attributes = {"type": event_type.value, **extensions}
+        return [t.subscriber.service for t in topology.matching(attributes)]
 
-    assert routed(EventType.GITHUB_WEBHOOK) == ["completion-check", "ingest"]
+    # completion-check hears only CI results, picked by the Sensor's githubevent extension.
+    assert routed(EventType.GITHUB_WEBHOOK) == ["ingest"]
+    assert routed(EventType.GITHUB_WEBHOOK, githubevent="workflow_job") == ["ingest"]
+    for ci_event in ("workflow_run", "check_suite"):
+        assert routed(EventType.GITHUB_WEBHOOK, githubevent=ci_event) == [
+            "completion-check",
+            "ingest",
+        ]
     assert routed(EventType.FAILURE_DETECTED) == ["classify"]
     assert routed(EventType.ALERT_DETECTED) == ["classify"]
     assert routed(EventType.FAILURE_CLASSIFIED) == ["gather"]
@@ -186,6 +194,10 @@ def test_sensor_posts_cloudevents_to_the_broker() -> None:
     assert http["headers"]["Content-Type"] == "application/json"
     ce_id = next(p for p in trigger["template"]["parameters"] if p["dest"] == "http.headers.Ce-Id")
     assert ce_id["src"]["dataKey"] == "body.X-GitHub-Delivery"
+    routed_by = next(
+        p for p in trigger["template"]["parameters"] if p["dest"] == "http.headers.Ce-Githubevent"
+    )
+    assert routed_by["src"]["dataKey"] == "body.X-GitHub-Event"
     assert trigger["atLeastOnce"] is True and 202 in trigger["policy"]["status"]["allow"]
     eventsource = yaml.safe_load((ARGO / "eventsource.yaml").read_text())
     assert eventsource["metadata"]["name"] == sensor["spec"]["dependencies"][0]["eventSourceName"]

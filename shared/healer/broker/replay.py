@@ -19,7 +19,7 @@ from typing import Any
 from cloudevents.http import CloudEvent
 
 from healer.errors import InvalidInput
-from healer.vocabulary import GITHUB_SOURCE, EventType
+from healer.vocabulary import EXT_GITHUB_EVENT, GITHUB_SOURCE, EventType
 
 SIGNATURE = "X-Hub-Signature-256"
 
@@ -106,6 +106,9 @@ def to_cloudevent(delivery: Mapping[str, Any], *, secret: str = "") -> CloudEven
         "id": delivery_id,
         "datacontenttype": "application/json",
     }
+    event_name = header(raw_headers, "X-GitHub-Event")
+    if event_name:
+        attributes[EXT_GITHUB_EVENT] = event_name
     return CloudEvent(attributes, {"headers": headers, "body": body, "metadata": {}})
 
 

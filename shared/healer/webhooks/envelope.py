@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from healer.errors import InvalidInput
+from healer.vocabulary import EXT_GITHUB_EVENT
 
 if TYPE_CHECKING:
     from cloudevents.http import CloudEvent
@@ -25,7 +26,7 @@ EVENT = "x-github-event"
 DELIVERY = "x-github-delivery"
 SIGNATURE = "x-hub-signature-256"
 # CloudEvent extensions a sender may use to carry the webhook headers next to a bare payload.
-CE_EVENT_EXTENSIONS = ("githubevent", "xgithubevent")
+CE_EVENT_EXTENSIONS = (EXT_GITHUB_EVENT, "xgithubevent")
 CE_DELIVERY_EXTENSIONS = ("githubdelivery", "xgithubdelivery")
 CE_SIGNATURE_EXTENSIONS = ("githubsignature", "xhubsignature256")
 _INJECTED = ("X-GitHub-Event", "X-GitHub-Delivery")

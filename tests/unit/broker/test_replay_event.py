@@ -47,6 +47,7 @@ def test_event_attributes_and_argo_envelope() -> None:
     assert event["type"] == "dev.healer.github.webhook"
     assert event["id"] == "d-1"
     assert event["source"] == "https://github.com/acme/widgets"
+    assert event["githubevent"] == "workflow_job"  # what the Sensor's Ce-Githubevent carries
     data = event.get_data()
     assert data["body"] == BODY and data["metadata"] == {}
     assert data["headers"] == {
