@@ -12,6 +12,7 @@ import pytest
 import yaml
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent, from_http
+from contexts import widgets_context
 from flask.testing import FlaskClient
 from functions_framework import create_app
 
@@ -22,16 +23,12 @@ from healer.github.auth import TokenAuth
 from healer.github.client import GitHubClient
 from healer.models import (
     ContextGathered,
-    FailureClassified,
-    FailureDetected,
-    PullRequestInfo,
-    Verdict,
 )
 from healer.services import Services
 from healer.settings import Settings
 from healer.stores.file import FileBlobStore
 from healer.stores.memory import MemoryStateStore
-from healer.vocabulary import Action, Category, EventType, FailureType, Stage
+from healer.vocabulary import Action, EventType, FailureType, Stage
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = ROOT / "functions" / "spawn" / "main.py"
@@ -39,29 +36,7 @@ RECORDED = ROOT / "examples" / "github"
 
 
 def context(action: Action = Action.FIX, failure_type: FailureType = FailureType.RUST_TEST) -> Any:
-    primary = Verdict(
-        failure_type=failure_type,
-        category=Category.RUST if action == Action.FIX else Category.INFRA,
-        agent="rex" if action == Action.FIX else "bolt",
-        action=action,
-        confidence=0.9,
-        failing_step="Run cargo test",
-        excerpt="thread 'parser::nested' panicked",
-    )
-    failure = FailureDetected(
-        repository="acme/widgets",
-        event="workflow_job",
-        run_id=7001,
-        job_id=90001,
-        head_sha="3f786850e387550fdab836ed7e6dc881de23001b",
-        head_branch="feature/parser",
-        default_branch="main",
-    )
-    return ContextGathered(
-        classified=FailureClassified(failure=failure, verdicts=[primary], primary=primary),
-        task_id="acme-widgets-7001",
-        pull_request=PullRequestInfo(number=42, head_ref="feature/parser", base_ref="main"),
-    )
+    return widgets_context(action, failure_type)
 
 
 def gathered(ctx: ContextGathered) -> CloudEvent:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from contexts import widgets_context
 from k8s_api import KubeApi
 
 from functions.spawn.kube import KubernetesLauncher
@@ -16,16 +17,12 @@ from functions.spawn.stage import Spawner
 from healer.events import build_event
 from healer.models import (
     ContextGathered,
-    FailureClassified,
-    FailureDetected,
-    PullRequestInfo,
-    Verdict,
 )
 from healer.services import Services
 from healer.settings import Settings
 from healer.stores.file import FileBlobStore
 from healer.stores.memory import MemoryStateStore
-from healer.vocabulary import Action, Category, EventType, FailureType, Stage
+from healer.vocabulary import EventType, Stage
 
 pytestmark = pytest.mark.integration
 
@@ -118,29 +115,7 @@ def test_an_invalid_object_is_a_permanent_rejection(
 
 
 def context() -> ContextGathered:
-    primary = Verdict(
-        failure_type=FailureType.RUST_TEST,
-        category=Category.RUST,
-        agent="rex",
-        action=Action.FIX,
-        confidence=0.9,
-        failing_step="Run cargo test",
-        excerpt="test parser::nested ... FAILED",
-    )
-    failure = FailureDetected(
-        repository="acme/widgets",
-        event="workflow_job",
-        run_id=7001,
-        job_id=90001,
-        head_sha="3f786850e387550fdab836ed7e6dc881de23001b",
-        head_branch="feature/parser",
-        default_branch="main",
-    )
-    return ContextGathered(
-        classified=FailureClassified(failure=failure, verdicts=[primary], primary=primary),
-        task_id="acme-widgets-7001",
-        pull_request=PullRequestInfo(number=42, head_ref="feature/parser", base_ref="main"),
-    )
+    return widgets_context(excerpt="test parser::nested ... FAILED")
 
 
 def test_the_stage_creates_the_coderun_once_and_rolls_back_on_an_outage(
