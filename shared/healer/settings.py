@@ -8,6 +8,7 @@ Logic never reads ``os.environ``: adapters build a ``Settings`` and pass values 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -112,7 +113,13 @@ class Settings:
                 raise InvalidInput(f"config file {path} is not valid JSON: {exc}") from exc
             if not isinstance(loaded, dict):
                 raise InvalidInput(f"config file {path} must hold a JSON object")
-            values.update(loaded)
+            known = {f.name for f in fields(cls)}
+            unknown = sorted(set(loaded) - known)
+            if unknown:
+                logging.getLogger("healer.settings").warning(
+                    "config file %s: ignoring unknown keys %s", path, ", ".join(unknown)
+                )
+            values.update({k: v for k, v in loaded.items() if k in known})
         for f in fields(cls):
             raw = env.get(f"HEALER_{f.name.upper()}")
             if raw is not None:

@@ -78,3 +78,14 @@ def test_secrets_are_not_in_repr(tmp_path: Path) -> None:
     )
     assert "s3cr3t-value" not in repr(settings)
     assert "ghp_abcdef" not in repr(settings)
+
+
+def test_unknown_config_keys_are_named_in_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"model": "m1", "max_attempt": 9}))
+    with caplog.at_level("WARNING", logger="healer.settings"):
+        settings = Settings.load({}, config_path=config)
+    assert settings.model == "m1" and settings.max_attempts == 3
+    assert "ignoring unknown keys max_attempt" in caplog.text
