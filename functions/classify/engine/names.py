@@ -13,7 +13,8 @@ NAME_RULES: tuple[ContextRule, ...] = (
     _c(T.RUST_BUILD, r"cargo[ +\w-]* (?:build|check)\b|\brustc\b"),
     _c(T.RUST_DEPS, r"cargo (?:update|fetch|generate-lockfile)"),
     _c(
-        T.FRONTEND_DEPS, r"\b(?:npm (?:ci|install|i)|pnpm (?:i|install)|yarn install|bun install)\b"
+        T.FRONTEND_DEPS,
+        r"\b(?:npm (?:ci|install|i)|pnpm (?:i|install)|yarn install|bun install|rush install)\b",
     ),
     _c(T.FRONTEND_TYPESCRIPT, r"\btsc\b|type[- ]?check|vue-tsc|svelte-check"),
     _c(

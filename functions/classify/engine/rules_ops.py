@@ -195,6 +195,8 @@ OPS_RULES: tuple[Rule, ...] = (
     ),
     _r(T.INFRA_NETWORK, 3.0, "Bad Gateway", "HTTP 502", r"\b502\s+Bad Gateway"),
     _r(T.INFRA_NETWORK, 3.5, "Failed to download action", "runner could not download an action"),
+    _r(T.INFRA_NETWORK, 3.0, "> Could not GET '", "Gradle could not download"),
+    _r(T.INFRA_NETWORK, 3.0, "> Could not HEAD '", "Gradle could not download"),
     _r(
         T.INFRA_NETWORK,
         3.0,

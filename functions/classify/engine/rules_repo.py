@@ -43,6 +43,7 @@ REPO_RULES: tuple[Rule, ...] = (
         boosted=3.5,
     ),
     _r(T.SECURITY_AUDIT, 3.5, "npm audit report", "npm audit report"),
+    _r(T.SECURITY_AUDIT, 3.5, "failed to load advisory database", "advisory database unreadable"),
     _r(
         T.SECURITY_AUDIT,
         3.5,

@@ -809,3 +809,53 @@ def test_an_apt_mirror_caught_mid_sync_is_transient() -> None:
     verdict = classify_log([log])
     assert verdict.failure_type == FailureType.INFRA_NETWORK
     assert verdict.action.value == "rerun"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Warning: Your dependencies could not be resolved. You likely have a mismatch in your "
+            "sub-dependencies.\nCould not find a version that matches requests<2,>=2.31\n",
+            FailureType.PYTHON_DEPS,
+        ),
+        (
+            "src/routes/+page.ts:35:5\n"
+            "Error: Argument of type 'string' is not assignable to parameter of type 'number'.\n",
+            FailureType.FRONTEND_TYPESCRIPT,
+        ),
+        (
+            "Failed to compile.\n./src/app/page.tsx:52:9\n"
+            "Type error: Type '{ a?: string; }' is not assignable to type 'B'.\n",
+            FailureType.FRONTEND_TYPESCRIPT,
+        ),
+        (
+            "The shrinkwrap file (pnpm-lock.yaml) contains the following issues:\n"
+            '  Dependencies of project "@acme/web" do not match the current shrinkwrap.\n',
+            FailureType.FRONTEND_DEPS,
+        ),
+        (
+            "npm ERR! gyp info spawn args [\nnpm ERR! gyp info spawn args   'build/config.gypi',\n",
+            FailureType.FRONTEND_DEPS,
+        ),
+        (
+            "      > Could not GET 'https://plugins.gradle.org/m2/a/b/1/b-1.pom'.\n",
+            FailureType.INFRA_NETWORK,
+        ),
+        (
+            "failed to load advisory database: parse error: error parsing RUSTSEC-2026-0003.md\n",
+            FailureType.SECURITY_AUDIT,
+        ),
+    ],
+)
+def test_dependency_type_and_network_wordings(text: str, expected: FailureType) -> None:
+    assert classify_log([text]).failure_type == expected
+
+
+def test_pyright_assignability_with_double_quotes_stays_python() -> None:
+    text = (
+        'src/app.py:3:7 - error: Type "str" is not assignable to declared type "int"\n'
+        '    "str" is not assignable to "int" (reportAssignmentType)\n'
+        "1 error, 0 warnings, 0 informations\n"
+    )
+    assert classify_log([text]).failure_type == FailureType.PYTHON_TYPE
