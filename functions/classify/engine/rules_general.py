@@ -35,6 +35,9 @@ OTHER_ECOSYSTEM_RULES: tuple[Rule, ...] = (
     _r(G, 3.0, "Execution failed for task", "Gradle task failed"),
     _r(G, 1.5, "BUILD FAILED in ", "Gradle build failed"),
     _r(G, 2.5, ".kt", "Kotlin compiler error", r"^e: (?:file://)?\S+\.kts?:"),
+    # Shell scripts
+    _r(G, 3.0, "while looking for matching", "shell syntax error (unbalanced quote)"),
+    _r(G, 3.0, "syntax error: unexpected end of file", "shell syntax error"),
     # Go
     _r(G, 3.0, "--- FAIL: ", "go test failure", r"^\s*--- FAIL: \S+"),
     _r(G, 3.0, "FAIL\t", "go test package failed", r"^FAIL\t\S+"),

@@ -263,5 +263,12 @@ OPS_RULES: tuple[Rule, ...] = (
     _r(T.INFRA_NETWORK, 2.0, "Failed to connect to", "connection failed"),
     _r(T.INFRA_NETWORK, 3.0, "lost communication with the server", "runner lost connection"),
     _r(T.INFRA_NETWORK, 3.0, "spurious network error", "cargo network error"),
-    _r(T.INFRA_NETWORK, 1.5, "unexpected EOF", "unexpected EOF"),
+    # A connection cut short; not the shell's "unexpected EOF while looking for matching".
+    _r(
+        T.INFRA_NETWORK,
+        1.5,
+        "unexpected EOF",
+        "unexpected EOF",
+        r"unexpected EOF(?! while looking for matching)",
+    ),
 )

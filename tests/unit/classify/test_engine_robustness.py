@@ -859,3 +859,20 @@ def test_pyright_assignability_with_double_quotes_stays_python() -> None:
         "1 error, 0 warnings, 0 informations\n"
     )
     assert classify_log([text]).failure_type == FailureType.PYTHON_TYPE
+
+
+def test_a_shell_syntax_error_in_a_run_script_is_not_a_network_failure() -> None:
+    log = (
+        '##[group]Run ./gradlew assembleRelease -PversionName="2.1.7\n'
+        "##[endgroup]\n"
+        "/home/runner/work/_temp/abc.sh: line 1: unexpected EOF while looking for matching `\"'\n"
+        "##[error]Process completed with exit code 2.\n"
+    )
+    verdict = classify_log([log])
+    assert verdict.failure_type == FailureType.GENERAL
+    assert verdict.action.value == "fix"
+
+
+def test_an_unexpected_eof_from_a_connection_is_still_transient() -> None:
+    log = 'Get "https://registry.example.invalid/v2/": unexpected EOF\n'
+    assert classify_log([log]).failure_type == FailureType.INFRA_NETWORK
