@@ -111,6 +111,19 @@ OPS_RULES: tuple[Rule, ...] = (
     _r(
         T.ARGOCD_SYNC,
         4.0,
+        "to compare desired state to live state",
+        "Argo CD could not diff the application",
+    ),
+    _r(T.ARGOCD_SYNC, 3.5, "failed to sync cluster", "Argo CD cluster cache sync failed"),
+    _r(
+        T.ARGOCD_SYNC,
+        3.0,
+        "failed to load initial state of resource",
+        "Argo CD cluster cache sync failed",
+    ),
+    _r(
+        T.ARGOCD_SYNC,
+        4.0,
         "Operation has completed with phase: ",
         "Argo CD operation failed",
         r"Operation has completed with phase: (?:Failed|Error)",
@@ -170,6 +183,7 @@ OPS_RULES: tuple[Rule, ...] = (
     _r(T.INFRA_NETWORK, 3.0, "ENOTFOUND", "DNS failure (node)"),
     _r(T.INFRA_NETWORK, 3.5, "EAI_AGAIN", "DNS failure (node)"),
     _r(T.INFRA_NETWORK, 3.5, "ECONNRESET", "connection reset"),
+    _r(T.INFRA_NETWORK, 3.0, "connResetException", "connection reset (Node.js)"),
     _r(T.INFRA_NETWORK, 3.5, "onnection reset by peer", "connection reset"),
     _r(T.INFRA_NETWORK, 3.0, "ETIMEDOUT", "connection timed out"),
     _r(T.INFRA_NETWORK, 2.5, "ECONNREFUSED", "connection refused"),

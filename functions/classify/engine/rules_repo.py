@@ -93,6 +93,7 @@ REPO_RULES: tuple[Rule, ...] = (
     _r(T.SECURITY_AUDIT, 0.3, "CVE-", "CVE mention", r"CVE-\d{4}-\d+"),
     _r(T.SECURITY_SECRET, 4.0, "leaks found", "gitleaks leaks found"),
     _r(T.SECURITY_SECRET, 4.0, "encountered leaks", "gitleaks action found leaks"),
+    _r(T.SECURITY_SECRET, 4.0, "has detected a secret in file", "gitleaks finding"),
     _r(T.SECURITY_SECRET, 2.5, "RuleID:", "gitleaks finding"),
     _r(T.SECURITY_SECRET, 4.0, "Found verified result", "trufflehog verified secret"),
     _r(

@@ -876,3 +876,42 @@ def test_a_shell_syntax_error_in_a_run_script_is_not_a_network_failure() -> None
 def test_an_unexpected_eof_from_a_connection_is_still_transient() -> None:
     log = 'Get "https://registry.example.invalid/v2/": unexpected EOF\n'
     assert classify_log([log]).failure_type == FailureType.INFRA_NETWORK
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "ComparisonError: Failed to compare desired state to live state: failed to perform "
+            "pre-diff normalization\n",
+            FailureType.ARGOCD_SYNC,
+        ),
+        (
+            "failed to sync cluster https://10.0.0.1: failed to load initial state of resource "
+            "Foo.example.io: forbidden\n",
+            FailureType.ARGOCD_SYNC,
+        ),
+        (
+            "FAIL Required test coverage of 85.0% not reached. Total coverage: 42.86%\n",
+            FailureType.PYTHON_TEST,
+        ),
+        (
+            "      AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:\n"
+            "\ntrue !== false\n\n6 tests failed.\n",
+            FailureType.FRONTEND_TEST,
+        ),
+        (
+            "generic-api-key has detected a secret in file ci/deploy.sh, line 4, at commit 18e7.\n",
+            FailureType.SECURITY_SECRET,
+        ),
+        (
+            "npm verb stack Error: aborted\n"
+            "npm verb stack     at connResetException (node:internal/errors:691:14)\n",
+            FailureType.INFRA_NETWORK,
+        ),
+    ],
+)
+def test_argo_cd_coverage_assert_gitleaks_and_reset_wordings(
+    text: str, expected: FailureType
+) -> None:
+    assert classify_log([text]).failure_type == expected
