@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -43,12 +43,21 @@ def _skip_space(text: str, at: int) -> int:
 
 @dataclass(frozen=True)
 class Delivery:
-    """One webhook delivery: lower-cased headers, the payload, and the signed-bytes candidates."""
+    """One webhook delivery: lower-cased headers, the payload, and the signed-bytes candidates.
+
+    The candidates are worked out only when a signature is checked: re-serialising and
+    re-scanning the body is wasted work on every delivery when no secret is configured.
+    """
 
     headers: Mapping[str, str]
     payload: dict[str, Any]
-    signed: tuple[bytes, ...] = field(repr=False)
+    candidates: Callable[[], tuple[bytes, ...]] = field(repr=False)
     form: str
+
+    @property
+    def signed(self) -> tuple[bytes, ...]:
+        """The byte forms GitHub may have signed, most likely first."""
+        return self.candidates()
 
     @property
     def event_name(self) -> str:
@@ -151,18 +160,27 @@ def _from_body_keys(headers: dict[str, str], body: dict[str, Any]) -> None:
             headers[name.lower()] = value
 
 
-def from_envelope(envelope: dict[str, Any], form: str, raw: bytes | None = None) -> Delivery:
-    """``raw``, when given, is the envelope's bytes as received: its body member is the
-    first candidate for the bytes GitHub signed."""
+def from_envelope(
+    envelope: dict[str, Any], form: str, raw: Callable[[], bytes | None] | None = None
+) -> Delivery:
+    """``raw``, when given, yields the envelope's bytes as received: its body member is the
+    first candidate for the bytes GitHub signed (looked up only if a signature is checked)."""
     headers = flatten_headers(envelope.get("headers"))
     body = envelope.get("body")
     if isinstance(body, str):
         payload = _object(loads(body, "envelope 'body' string"), "envelope 'body'")
-        signed: tuple[bytes, ...] = (body.encode("utf-8", "surrogatepass"),)
+        text = body
+
+        def signed() -> tuple[bytes, ...]:
+            return (text.encode("utf-8", "surrogatepass"),)
     else:
         payload = _object(body, "envelope 'body'")
-        exact = raw_member(raw, "body") if raw is not None else None
-        signed = (*((exact,) if exact else ()), *compact_candidates(payload))
+
+        def signed() -> tuple[bytes, ...]:
+            document = raw() if raw is not None else None
+            exact = raw_member(document, "body") if document is not None else None
+            return (*((exact,) if exact else ()), *compact_candidates(payload))
+
     _from_body_keys(headers, payload)
     return Delivery(headers, payload, signed, form)
 
@@ -190,7 +208,7 @@ def from_whole_event(event: dict[str, Any]) -> Delivery:
         data = loads(decoded, "Argo event 'data'")
     if not is_envelope(data):
         raise InvalidInput("Argo event 'data' must hold the envelope {headers, body, metadata}")
-    return from_envelope(data, "argo-event", decoded)
+    return from_envelope(data, "argo-event", lambda: decoded)
 
 
 def from_webhook(inbound: Inbound) -> Delivery:
@@ -213,9 +231,10 @@ def from_webhook(inbound: Inbound) -> Delivery:
             return from_whole_event(parsed)
         if is_envelope(parsed):
             raw = inbound.body if content_type != "application/x-www-form-urlencoded" else None
-            return from_envelope(parsed, "envelope", raw)
+            return from_envelope(parsed, "envelope", lambda: raw)
     payload = _object(parsed, "webhook payload")
-    return Delivery(dict(inbound.headers), payload, (inbound.body,), "webhook")
+    body = inbound.body
+    return Delivery(dict(inbound.headers), payload, lambda: (body,), "webhook")
 
 
 def from_cloudevent(event: CloudEvent, raw_body: bytes, structured: bool) -> Delivery:
@@ -226,8 +245,11 @@ def from_cloudevent(event: CloudEvent, raw_body: bytes, structured: bool) -> Del
     elif isinstance(data, str):
         data = loads(data, "CloudEvent data")
     if is_envelope(data):
-        raw = raw_member(raw_body, "data") if structured else raw_body
-        return from_envelope(data, "cloudevent-envelope", raw)
+
+        def envelope_bytes() -> bytes | None:
+            return raw_member(raw_body, "data") if structured else raw_body
+
+        return from_envelope(data, "cloudevent-envelope", envelope_bytes)
     if is_whole_event(data):
         return from_whole_event(data)
     payload = _object(data, "CloudEvent data")
@@ -242,7 +264,11 @@ def from_cloudevent(event: CloudEvent, raw_body: bytes, structured: bool) -> Del
         if value:
             headers[target] = value
     _from_body_keys(headers, payload)
-    signed = compact_candidates(payload) if structured else (raw_body, *compact_candidates(payload))
+
+    def signed() -> tuple[bytes, ...]:
+        compact = compact_candidates(payload)
+        return compact if structured else (raw_body, *compact)
+
     return Delivery(headers, payload, signed, "cloudevent")
 
 

@@ -368,3 +368,17 @@ def test_raw_member_finds_top_level_values_only() -> None:
     assert raw_member(b"[1, 2]", "body") is None
     assert raw_member(b'{"body": ', "body") is None
     assert raw_member(b"\xff\xfe", "body") is None
+
+
+def test_without_a_secret_the_signed_bytes_are_never_worked_out(
+    delivery: Load, make_ingest: MakeIngest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import healer.webhooks.envelope as envelope_module
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("signed-bytes candidates computed without a secret")
+
+    monkeypatch.setattr(envelope_module, "compact_candidates", refuse)
+    monkeypatch.setattr(envelope_module, "raw_member", refuse)
+    file = delivery("workflow_job-failure")
+    assert emitted(make_ingest()(cloudevent(file)))["type"] == "dev.healer.failure.detected"
