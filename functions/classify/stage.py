@@ -50,7 +50,7 @@ class Classifier:
 
     def on_failure(self, failure: FailureDetected) -> CloudEvent:
         github = self.services.github
-        failure = resolve_run(github, failure, getattr(failure, "check_suite_id", None))
+        failure = resolve_run(github, failure, failure.check_suite_id)
         verdicts = self.classify_run(failure)
         classified = summarise(verdicts, failure=failure)
         key: tuple[object, ...] = (failure.repository, failure.run_id, failure.run_attempt)
