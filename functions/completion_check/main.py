@@ -27,7 +27,11 @@ def create_function(services: Services | None = None) -> Callable[[flask.Request
 
     services = services or Services(Settings.load())
     settings = services.settings
-    handler = SignedWebhooks(CompletionChecker(services), secret=settings.webhook_secret)
+    handler = SignedWebhooks(
+        CompletionChecker(services),
+        secret=settings.webhook_secret,
+        trust=settings.envelope_trust,
+    )
     return http_function(handler, name=NAME, max_body_bytes=settings.max_body_bytes)
 
 

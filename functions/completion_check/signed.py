@@ -1,9 +1,11 @@
 """The HTTP edge of completion-check: CloudEvents only, and GitHub deliveries signed.
 
 A CI result on an agent's branch can decide that an attempt succeeded, so with
-``webhook_secret`` set a ``dev.healer.github.webhook`` must carry a valid
-``X-Hub-Signature-256`` over the delivery's bytes, checked exactly as ingest checks it: on the
-raw request body, which is why this stage sees the whole request rather than a parsed event.
+``webhook_secret`` set a ``dev.healer.github.webhook`` must be authenticated exactly as ingest
+authenticates it (``healer.webhooks.trust``): a valid ``X-Hub-Signature-256`` over the raw
+request body, which is why this stage sees the whole request rather than a parsed event, or,
+with ``envelope_trust = "argo"``, an envelope in the form Argo's EventSource produces after it
+verified the signature itself.
 CodeRun updates and sweep ticks come from the cluster (ApiServerSource, PingSource), carry no
 GitHub signature, and pass as before. Without a secret nothing is verified: a production
 install must set ``HEALER_WEBHOOK_SECRET`` (in the Secret ``healer-secrets``).
@@ -20,7 +22,7 @@ from healer.errors import InvalidInput
 from healer.runtime import STRUCTURED, Inbound, Reply
 from healer.vocabulary import EventType
 from healer.webhooks.envelope import decode
-from healer.webhooks.signature import verify
+from healer.webhooks.trust import VERIFY, authenticate
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class SignedWebhooks:
 
     stage: Callable[[CloudEvent], Reply]
     secret: str = field(default="", repr=False)
+    trust: str = VERIFY
 
     def __call__(self, inbound: Inbound) -> Reply:
         if inbound.method != "POST":
@@ -41,5 +44,7 @@ class SignedWebhooks:
             )
         if self.secret and event["type"] == EventType.GITHUB_WEBHOOK:
             delivery = decode(inbound)
-            verify(self.secret, delivery.signature, delivery.signed)
+            authenticate(
+                delivery, secret=self.secret, trust=self.trust, attributes=event.get_attributes()
+            )
         return self.stage(event)

@@ -26,6 +26,7 @@ from healer.stores.keys import delivery_key
 from healer.vocabulary import PREFIX, EventType, Stage
 from healer.webhooks.envelope import EVENT, SIGNATURE, decode
 from healer.webhooks.signature import verify
+from healer.webhooks.trust import VERIFY, authenticate
 
 if TYPE_CHECKING:
     from cloudevents.http import CloudEvent
@@ -55,7 +56,10 @@ class Ingest:
         outcome = self.process(inbound)
         return outcome if isinstance(outcome, Skip) else outcome[0]
 
-    def process(self, inbound: Inbound) -> tuple[CloudEvent, Finding] | Skip:
+    def process(
+        self, inbound: Inbound, *, direct: bool = False
+    ) -> tuple[CloudEvent, Finding] | Skip:
+        """``direct``: a plain HTTP client's call (the seed's paths), never trusted unsigned."""
         if inbound.method != "POST":
             raise InvalidInput(f"{inbound.method} is not supported; POST a GitHub webhook")
         incoming = inbound.event
@@ -70,7 +74,9 @@ class Ingest:
             verify(secret, inbound.header(SIGNATURE), (inbound.body,))
         delivery = decode(inbound)
         if secret and not plain:
-            verify(secret, delivery.signature, delivery.signed)
+            trust = VERIFY if direct else self.settings.envelope_trust
+            attributes = incoming.get_attributes() if incoming is not None else None
+            authenticate(delivery, secret=secret, trust=trust, attributes=attributes)
         event_name = delivery.event_name or event_name_of(delivery.payload)
         finding = parse(event_name, delivery.payload)
         if isinstance(finding, Skip):
@@ -117,7 +123,7 @@ class Ingest:
     def seed(self, inbound: Inbound) -> Reply:
         """The seed API: same processing, answered in the seed's JSON shape."""
         try:
-            outcome = self.process(inbound)
+            outcome = self.process(inbound, direct=True)
             if isinstance(outcome, Skip):
                 return JSONReply(seed_body("skipped", outcome.reason), status=202)
             event, finding = outcome

@@ -19,6 +19,11 @@ from healer.errors import InvalidInput
 
 CONFIG_ENV = "HEALER_CONFIG"
 DEFAULT_CONFIG_FILE = "healer-config.json"
+# How a GitHub delivery inside an Argo Events envelope is trusted (see healer.webhooks.trust):
+# "verify" checks X-Hub-Signature-256 over the envelope's body; "argo" accepts envelopes in the
+# form Argo's EventSource produces, because that EventSource checked GitHub's signature and
+# re-encoded the body (the signed bytes are gone by the time an envelope reaches a stage).
+ENVELOPE_TRUST_MODES = ("verify", "argo")
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -46,6 +51,7 @@ class Settings:
     allow_fork_prs: bool = False
     ignore_bots: bool = True
     broker_url: str = ""  # where HTTP-only callers' events are forwarded (seed API paths)
+    envelope_trust: str = "verify"  # verify | argo (ENVELOPE_TRUST_MODES)
 
     # Stores.
     state_backend: str = "memory"  # memory | redis | configmap
@@ -95,6 +101,15 @@ class Settings:
     # Escalate.
     discord_webhook_url: str = field(default="", repr=False)  # "" turns the Discord channel off
     discord_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        trust = self.envelope_trust.strip().lower()
+        if trust not in ENVELOPE_TRUST_MODES:
+            raise InvalidInput(
+                f"setting envelope_trust={self.envelope_trust!r} is not one of "
+                f"{', '.join(ENVELOPE_TRUST_MODES)} (HEALER_ENVELOPE_TRUST)"
+            )
+        object.__setattr__(self, "envelope_trust", trust)
 
     @classmethod
     def load(

@@ -53,6 +53,9 @@ class Delivery:
     payload: dict[str, Any]
     candidates: Callable[[], tuple[bytes, ...]] = field(repr=False)
     form: str
+    # The envelope as received (``{headers, body, metadata}``), for the envelope forms: what
+    # ``healer.webhooks.argo`` checks against the shape Argo's EventSource produces.
+    envelope: Mapping[str, Any] | None = field(default=None, repr=False)
 
     @property
     def signed(self) -> tuple[bytes, ...]:
@@ -182,7 +185,10 @@ def from_envelope(
             return (*((exact,) if exact else ()), *compact_candidates(payload))
 
     _from_body_keys(headers, payload)
-    return Delivery(headers, payload, signed, form)
+    return Delivery(headers, payload, signed, form, envelope)
+
+
+CLOUDEVENT_ENVELOPE = "cloudevent-envelope"
 
 
 def is_envelope(value: object) -> TypeGuard[dict[str, Any]]:
@@ -249,7 +255,7 @@ def from_cloudevent(event: CloudEvent, raw_body: bytes, structured: bool) -> Del
         def envelope_bytes() -> bytes | None:
             return raw_member(raw_body, "data") if structured else raw_body
 
-        return from_envelope(data, "cloudevent-envelope", envelope_bytes)
+        return from_envelope(data, CLOUDEVENT_ENVELOPE, envelope_bytes)
     if is_whole_event(data):
         return from_whole_event(data)
     payload = _object(data, "CloudEvent data")
