@@ -14,7 +14,6 @@ from healer.vocabulary import EventType
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "knative" / "base"
-ARGO = ROOT / "knative" / "argo"
 
 # What each deployed stage replies with (docs/architecture.md).
 EMITS = {
@@ -182,26 +181,6 @@ def test_config_keys_are_settings() -> None:
     names = {f"HEALER_{f.name.upper()}" for f in fields(Settings)}
     assert set(config["data"]) <= names
     assert all(isinstance(v, str) for v in config["data"].values())
-
-
-def test_sensor_posts_cloudevents_to_the_broker() -> None:
-    sensor = yaml.safe_load((ARGO / "sensor.yaml").read_text())
-    (trigger,) = sensor["spec"]["triggers"]
-    http = trigger["template"]["http"]
-    assert http["url"] == "http://broker-ingress.knative-eventing.svc.cluster.local/cto/healer"
-    assert http["headers"]["Ce-Type"] == EventType.GITHUB_WEBHOOK.value
-    assert http["headers"]["Ce-Specversion"] == "1.0"
-    assert http["headers"]["Content-Type"] == "application/json"
-    ce_id = next(p for p in trigger["template"]["parameters"] if p["dest"] == "http.headers.Ce-Id")
-    assert ce_id["src"]["dataKey"] == "body.X-GitHub-Delivery"
-    routed_by = next(
-        p for p in trigger["template"]["parameters"] if p["dest"] == "http.headers.Ce-Githubevent"
-    )
-    assert routed_by["src"]["dataKey"] == "body.X-GitHub-Event"
-    assert trigger["atLeastOnce"] is True and 202 in trigger["policy"]["status"]["allow"]
-    eventsource = yaml.safe_load((ARGO / "eventsource.yaml").read_text())
-    assert eventsource["metadata"]["name"] == sensor["spec"]["dependencies"][0]["eventSourceName"]
-    assert "healer" in eventsource["spec"]["github"]
 
 
 def test_escalate_retries_slower_and_still_dead_letters(topology: Topology) -> None:
