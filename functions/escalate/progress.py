@@ -47,6 +47,15 @@ def _load(raw: str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def finished(state: StateStore, task_id: str) -> dict[str, Any] | None:
+    """The payload of an escalation already done, without taking a lease (a read only)."""
+    claim = _load(state.get(claim_key(task_id)))
+    if claim is None or claim.get("state") != DONE:
+        return None
+    payload = claim.get("payload")
+    return payload if isinstance(payload, dict) else None
+
+
 class Progress:
     """One delivery's hold on a task's escalation; ``token`` tells deliveries apart."""
 

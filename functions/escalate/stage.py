@@ -5,12 +5,16 @@ the channel is off) and GitHub (a comment on the PR, or a new issue when there i
 PR cannot take comments). Each channel that took the message is recorded in the claim
 ``escalated:<task_id>`` at once, so a retry after a partial failure posts only what is missing,
 and a redelivery after success posts nothing. The event id is keyed on the task id.
+
+Only a task whose record says it is exhausted is escalated (``admission``): a forged event
+for a running, succeeded or unknown task posts nothing and is answered with a skip.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -21,11 +25,13 @@ from typing import TYPE_CHECKING, Any
 from cloudevents.http import CloudEvent
 
 from functions.escalate import comment, discord
+from functions.escalate.admission import check_identity, refusal, stored_context
 from functions.escalate.facts import Facts, facts_of
-from functions.escalate.progress import DONE, Progress, task_key, update_task
+from functions.escalate.progress import DONE, Progress, finished, task_key, update_task
 from healer.errors import HealerError, InvalidInput, PermanentError, RetryableError
 from healer.events import build_event, parse_data, task_id
 from healer.models import RemediationEscalated, RemediationExhausted
+from healer.runtime import Skip
 from healer.vocabulary import EventType, Stage
 
 if TYPE_CHECKING:
@@ -37,6 +43,8 @@ GITHUB = "github"
 SENT = "sent"
 FAILED = "failed"
 LABELS = ("healer",)
+
+log = logging.getLogger("healer.escalate")
 
 
 class EscalationFailed(PermanentError):
@@ -56,7 +64,7 @@ class Escalator:
     token: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
     now: Callable[[], float] = field(default=time.time)  # for leases
 
-    def __call__(self, event: CloudEvent) -> CloudEvent:
+    def __call__(self, event: CloudEvent) -> CloudEvent | Skip:
         if event["type"] != EventType.REMEDIATION_EXHAUSTED:
             raise InvalidInput(
                 f"event type {event['type']!r} is not handled here; escalate accepts "
@@ -64,14 +72,27 @@ class Escalator:
             )
         return self.escalate(parse_data(RemediationExhausted, event))
 
-    def escalate(self, exhausted: RemediationExhausted) -> CloudEvent:
+    def escalate(self, exhausted: RemediationExhausted) -> CloudEvent | Skip:
+        check_identity(exhausted)
         state = self.services.state
+        done = finished(state, exhausted.task_id)
+        if done is not None:  # a redelivery after success: the same answer, nothing posted
+            return escalated(RemediationEscalated.model_validate(done))
+        record = state.get_json(task_key(exhausted.task_id))
+        why = refusal(exhausted, record)
+        if why is not None:
+            log.warning("escalate: not escalating: %s", why)
+            return Skip(f"not exhausted: {why}")
+        assert isinstance(record, dict)  # refusal() said so
+        stored = stored_context(self.services.blobs, record)
+        if stored is not None:
+            exhausted = exhausted.model_copy(update={"context": stored})
         progress = Progress(state, exhausted.task_id, self.token(), self.now)
         claim = progress.acquire()
         if claim.get("state") == DONE and isinstance(claim.get("payload"), dict):
             return escalated(RemediationEscalated.model_validate(claim["payload"]))
         try:
-            facts = facts_of(exhausted, state.get_json(task_key(exhausted.task_id)))
+            facts = facts_of(exhausted, record)
             payload = self._notify(facts, progress, claim)
         except BaseException:
             _quietly(progress.release)

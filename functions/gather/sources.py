@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from healer import policy
 from healer.models import ChangedFile, CommitInfo, FailureDetected, PullRequestInfo
 
 MAX_FILES = 3000
@@ -53,6 +54,7 @@ def pull_info(raw: dict[str, Any]) -> PullRequestInfo:
         mergeable_state=str(raw.get("mergeable_state") or ""),
         draft=bool(raw.get("draft")),
         author=str(user.get("login") or ""),
+        head_repository=str((head.get("repo") or {}).get("full_name") or ""),
     )
 
 
@@ -81,11 +83,7 @@ def commit_info(raw: dict[str, Any]) -> CommitInfo:
 
 def fork_head(raw: dict[str, Any], repo: str) -> str:
     """The head repository's name when the PR comes from another repository (a fork)."""
-    head_repo = (raw.get("head") or {}).get("repo") or {}
-    name = str(head_repo.get("full_name") or "")
-    if name and name.lower() != repo.lower():
-        return name
-    return ""
+    return policy.fork_of(pull_info(raw).head_repository, repo)
 
 
 def pull_number(github: SourceClient, failure: FailureDetected) -> int | None:

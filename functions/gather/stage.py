@@ -18,6 +18,7 @@ from functions.classify.logs import DefaultEngine, Engine
 from functions.gather.context import ContextBuilder
 from functions.gather.retry import previous_attempts, refresh_verdicts
 from functions.gather.staleness import record_stale, stale_reason
+from healer import policy
 from healer.errors import InvalidInput
 from healer.events import build_event, parse_data, task_id
 from healer.models import ContextGathered, FailureClassified, RemediationRetry
@@ -71,11 +72,9 @@ class Gatherer:
                 record_stale(self.services.state, task, reason)
                 return Skip(f"stale: {reason}")
         found = self.builder.essentials(classified)
-        if found.fork_head and not self.services.settings.allow_fork_prs:
-            return Skip(
-                f"head repository {found.fork_head} is a fork; "
-                "fork pull requests are not remediated (allow_fork_prs is off)"
-            )
+        refusal = policy.fork_refusal(found.fork_head, self.services.settings)
+        if refusal is not None:
+            return Skip(refusal)
         context = self.builder.build(
             classified, task_id=task, attempt=classified.attempt, found=found
         )

@@ -3,32 +3,24 @@
 Bots and fork pull requests are refused because Healer's agents hold write credentials: a bot
 loop (an agent's own commit failing) or untrusted fork code must not drive them. Alerts skip the
 bot, branch and fork filters: GitHub's own apps raise them, and they concern the default branch.
+The repository, branch and fork rules live in ``healer.policy``, which spawn applies again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from fnmatch import fnmatchcase
+from collections.abc import Callable
 
 from functions.ingest.fields import shown
 from functions.ingest.finding import Finding
+from healer import policy
 from healer.runtime import Skip
 from healer.settings import Settings
 
 SKIP_MARKERS = ("[skip-healer]", "[healer skip]")
 
 
-def matches(value: str, patterns: Sequence[str], *, fold_case: bool = False) -> bool:
-    if fold_case:
-        value = value.lower()
-        patterns = [p.lower() for p in patterns]
-    return any(fnmatchcase(value, pattern) for pattern in patterns)
-
-
 def repo_allowed(finding: Finding, settings: Settings) -> str | None:
-    if settings.repo_allow and not matches(finding.repository, settings.repo_allow, fold_case=True):
-        return f"repository {finding.repository} is not in the allow-list"
-    return None
+    return policy.repository_refusal(finding.repository, settings)
 
 
 def not_bot(finding: Finding, settings: Settings) -> str | None:
@@ -48,23 +40,15 @@ def no_skip_marker(finding: Finding, settings: Settings) -> str | None:
 
 
 def branch_allowed(finding: Finding, settings: Settings) -> str | None:
-    branch = finding.branch
-    if branch is None:
+    if finding.branch is None:
         return None
-    if settings.branch_include and not matches(branch, settings.branch_include):
-        return f"branch {shown(branch)} matches none of the include patterns"
-    if settings.branch_exclude and matches(branch, settings.branch_exclude):
-        return f"branch {shown(branch)} matches an exclude pattern"
-    return None
+    return policy.branch_refusal(finding.branch, settings)
 
 
 def not_fork(finding: Finding, settings: Settings) -> str | None:
-    if finding.fork_head and not finding.is_alert and not settings.allow_fork_prs:
-        return (
-            f"head repository {shown(finding.fork_head)} is a fork; "
-            "fork pull requests are not remediated (allow_fork_prs is off)"
-        )
-    return None
+    if finding.is_alert:
+        return None
+    return policy.fork_refusal(finding.fork_head, settings)
 
 
 FILTERS: tuple[Callable[[Finding, Settings], str | None], ...] = (

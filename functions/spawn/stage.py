@@ -1,14 +1,17 @@
 """The spawn stage: a gathered context in, ``remediation.started`` or ``.skipped`` out.
 
-Per the primary verdict: ``fix`` renders the specialist's prompt, stores it beside the run and
-creates a CodeRun; ``rerun`` asks GitHub to re-run the failed jobs; ``ignore`` is skipped.
-Claims (see ``limits``) make a redelivery answer the same event, and anything that fails
-half-way gives its claims back before the broker retries. Event ids are keyed on
-(task id, attempt).
+Nothing is taken on trust: a context whose identity is not well-formed is a 400, and the
+repository, branch and fork policy is applied again (``guard``); the agent never pushes to the
+default branch or a protected one unless configured to (``branches``). Per the primary
+verdict: ``fix`` renders the specialist's prompt, stores it beside the run and creates a
+CodeRun; ``rerun`` asks GitHub to re-run the failed jobs; ``ignore`` is skipped. Claims (see
+``limits``) make a redelivery answer the same event, and anything that fails half-way gives
+its claims back before the broker retries. Event ids are keyed on (task id, attempt).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from cloudevents.http import CloudEvent
 
+from functions.spawn.branches import push_refusal
 from functions.spawn.coderun import build_manifest
+from functions.spawn.guard import check_identity, policy_refusal
 from functions.spawn.launcher import Launcher, launcher_for
 from functions.spawn.limits import Claims, Limits, claim_dedup, dedup_key, finish_dedup
 from functions.spawn.record import branch_key, planned_agent, record_attempt, task_key
-from functions.spawn.target import Target, target_of
+from functions.spawn.target import Target, diverted, target_of
 from healer.errors import InvalidInput
 from healer.events import build_event, event_data
 from healer.models import ContextGathered, RemediationSkipped, RemediationStarted
@@ -31,6 +36,9 @@ if TYPE_CHECKING:
 
     from healer.roster import Roster, Specialist
     from healer.services import Services
+
+
+log = logging.getLogger("healer.spawn")
 
 
 def _now() -> str:
@@ -63,8 +71,12 @@ class Spawner:
 
     def spawn(self, context: ContextGathered) -> CloudEvent:
         target = target_of(context)
+        check_identity(target)
         action = target.primary.action
         max_attempts = self.services.settings.max_attempts
+        refusal = policy_refusal(context, target, self.services.settings)
+        if refusal is not None:
+            return skipped(target, refusal.code, refusal.reason)
         if action == Action.IGNORE:
             why = target.primary.failure_type.value
             return skipped(target, "ignore", f"the verdict ({why}) asks for no remediation")
@@ -81,6 +93,8 @@ class Spawner:
         if done is not None:  # a redelivery: the same answer, nothing started again
             return started(target, RemediationStarted.model_validate(done))
         try:
+            if action == Action.FIX:
+                target = self.branch_for(context, target)
             refusal = limits.breaker()
             if refusal is None and action == Action.FIX:
                 refusal = (
@@ -100,6 +114,16 @@ class Spawner:
             raise
         return started(target, payload)
 
+    def branch_for(self, context: ContextGathered, target: Target) -> Target:
+        """The target, moved to a ``healer/<task>`` branch when its own branch is the default
+        branch or a protected one (see ``branches``)."""
+        why = push_refusal(self.services.github, context, target, self.services.settings)
+        if why is None:
+            return target
+        moved = diverted(target)
+        log.info("%s: not pushing to %s: %s", target.task_id, target.branch, why)
+        return moved
+
     def rerun(self, target: Target, context: ContextGathered) -> RemediationStarted:
         """A transient failure: GitHub re-runs the failed jobs; no agent. The context is kept
         so completion-check can retry with an agent if the re-run fails too."""
@@ -116,7 +140,13 @@ class Spawner:
         settings = self.services.settings
         record = self.services.state.get_json(task_key(target.task_id))
         specialist = self.specialist(planned_agent(record, target.attempt) or target.primary.agent)
-        prompt = render_prompt(self._env(), context, specialist, max_attempts=settings.max_attempts)
+        prompt = render_prompt(
+            self._env(),
+            context,
+            specialist,
+            max_attempts=settings.max_attempts,
+            branch=target.branch,
+        )
         blobs = self.services.blobs
         blobs.put(target.context_key, context.model_dump_json().encode(), content_type=_JSON)
         blobs.put(target.prompt_key, prompt.encode("utf-8"), content_type=_MARKDOWN)

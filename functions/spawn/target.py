@@ -6,7 +6,7 @@ blob keys and the same CodeRun.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from functions.classify.alerts import alert_ref
 from healer.errors import InvalidInput
@@ -51,6 +51,36 @@ class Target:
 def fix_branch(task_id: str) -> str:
     """A new branch of Healer's own, for failures on the default branch and for alerts."""
     return f"{FIX_BRANCH_PREFIX}{task_id}"
+
+
+def is_fix_branch(target: Target) -> bool:
+    """Whether the agent works on a branch of Healer's own (``healer/<task_id>``)."""
+    return target.branch == fix_branch(target.task_id)
+
+
+def diverted(target: Target) -> Target:
+    """The same remediation on a new ``healer/<task>`` branch cut from the branch it would have
+    pushed to: the fix reaches that branch only through a pull request a human merges."""
+    if is_fix_branch(target):
+        return target
+    return replace(
+        target,
+        branch=fix_branch(target.task_id),
+        base_branch=target.branch,
+        pull_request=None,
+    )
+
+
+def default_branches(context: ContextGathered) -> set[str]:
+    """Branches the context says are the repository's default: the default branch itself and
+    the PR's base (a PR whose head is its own base is a push to that branch)."""
+    names: set[str] = set()
+    failure = context.classified.failure
+    if failure is not None:
+        names.update([failure.default_branch] if failure.default_branch else _DEFAULT_NAMES)
+    if context.pull_request is not None and context.pull_request.base_ref:
+        names.add(context.pull_request.base_ref)
+    return names
 
 
 def _strip_ref(ref: str) -> str:

@@ -76,9 +76,11 @@ def render_prompt(
     *,
     max_attempts: int = 3,
     previous_attempts: list[AttemptSummary] | None = None,
+    branch: str = "",
 ) -> str:
-    """The specialist's prompt; from the second attempt on, the retry template wraps it."""
-    variables = render_context(context)
+    """The specialist's prompt; from the second attempt on, the retry template wraps it.
+    ``branch`` is where the agent pushes (spawn's choice; else the PR's or the run's)."""
+    variables = render_context(context, branch=branch)
     attempts = previous_attempts if previous_attempts is not None else context.previous_attempts
     if context.attempt > 1 or attempts:
         variables.update(

@@ -90,6 +90,8 @@ class Settings:
     # Spawn.
     max_concurrent: int = 10  # CodeRuns running at once, across every repository
     coderun_backend: str = "outbox"  # outbox (write manifests to coderun_outbox) | kubernetes
+    allow_default_branch_push: bool = False  # else work on healer/<task> off the default branch
+    allow_protected_branch_push: bool = False  # else work on healer/<task> off a protected one
 
     # Completion-check.
     attempt_timeout_mins: int = 60  # a running attempt older than this is timed out (ping sweep)

@@ -8,15 +8,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import flask
 import httpx
 import pytest
 import respx
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent, from_http
-from escalate_fixtures import exhausted, failure_context
+from escalate_fixtures import exhausted, failure_context, record_exhausted
 from flask.testing import FlaskClient
 from functions_framework import create_app
 
+from functions.escalate.main import create_function
 from healer.broker import report
 from healer.broker.hops import Outcome
 from healer.broker.pipeline import Pipeline, in_process, offline_settings
@@ -56,12 +58,31 @@ def reply(response: Any) -> CloudEvent:
 
 
 @pytest.fixture
-def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
+def framework(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
+    """The function exactly as ``functions-framework --target escalate`` serves it (its state
+    is its own, empty: no task is on record)."""
     monkeypatch.setenv("HEALER_GITHUB_RECORDED_DIR", str(RECORDED))
     monkeypatch.setenv("HEALER_BLOB_DIR", str(tmp_path / "blobs"))
     monkeypatch.setenv("HEALER_CONFIG", str(tmp_path / "absent.json"))
     monkeypatch.setenv("HEALER_DISCORD_WEBHOOK_URL", WEBHOOK)
     return create_app(target="escalate", source=str(MAIN), signature_type="http").test_client()
+
+
+@pytest.fixture
+def offline(tmp_path: Path) -> FlaskClient:
+    """The same function over services whose state has the example task exhausted, as
+    completion-check leaves it."""
+    settings = Settings(
+        github_recorded_dir=str(RECORDED),
+        blob_dir=str(tmp_path / "blobs"),
+        discord_webhook_url=WEBHOOK,
+    )
+    services = Services(settings, state=MemoryStateStore())
+    record_exhausted(services.state)
+    function = create_function(services)
+    app = flask.Flask("escalate-test")
+    app.add_url_rule("/", "escalate", lambda: function(flask.request), methods=["GET", "POST"])
+    return app.test_client()
 
 
 @pytest.mark.parametrize("structured", [False, True])
@@ -102,7 +123,7 @@ def test_a_discord_rate_limit_answers_429_with_retry_after(offline: FlaskClient)
     assert response.status_code == 429 and response.headers["Retry-After"] == "30"
 
 
-def test_other_events_and_bad_data_are_400(offline: FlaskClient) -> None:
+def test_other_events_and_bad_data_are_400(framework: FlaskClient) -> None:
     wrong = build_event(
         EventType.REMEDIATION_STARTED,
         Stage.SPAWN,
@@ -111,7 +132,7 @@ def test_other_events_and_bad_data_are_400(offline: FlaskClient) -> None:
         repository="acme/widgets",
         run_id=1,
     )
-    assert post(offline, wrong).status_code == 400
+    assert post(framework, wrong).status_code == 400
     bad = build_event(
         EventType.REMEDIATION_EXHAUSTED,
         Stage.COMPLETION_CHECK,
@@ -120,8 +141,8 @@ def test_other_events_and_bad_data_are_400(offline: FlaskClient) -> None:
         repository="acme/widgets",
         run_id=1,
     )
-    assert post(offline, bad).status_code == 400
-    assert offline.get("/health/readiness").status_code == 200
+    assert post(framework, bad).status_code == 400
+    assert framework.get("/health/readiness").status_code == 200
 
 
 @pytest.fixture
@@ -130,6 +151,7 @@ def pipeline(tmp_path: Path) -> Iterator[tuple[Pipeline, Services]]:
     services = Services(
         replace(settings, coderun_outbox=str(tmp_path / "outbox")), state=MemoryStateStore()
     )
+    record_exhausted(services.state)
     built = in_process(services, root=ROOT)
     yield built, services
     built.close()

@@ -4,6 +4,7 @@ alone and behind the spawn stage."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from healer.vocabulary import EventType, Stage
 pytestmark = pytest.mark.integration
 
 NS = "cto"
+RECORDED = Path(__file__).resolve().parents[2] / "examples" / "github"  # spawn asks GitHub
 NAME = "healer-acme-widgets-7001-a1"
 
 
@@ -121,9 +123,8 @@ def context() -> ContextGathered:
 def test_the_stage_creates_the_coderun_once_and_rolls_back_on_an_outage(
     api: KubeApi, tmp_path: Path
 ) -> None:
-    services = Services(
-        settings_for(api.url), state=MemoryStateStore(), blobs=FileBlobStore(tmp_path)
-    )
+    settings = replace(settings_for(api.url), github_recorded_dir=str(RECORDED))
+    services = Services(settings, state=MemoryStateStore(), blobs=FileBlobStore(tmp_path))
     spawner = Spawner(services)
     event = build_event(
         EventType.CONTEXT_GATHERED,

@@ -30,11 +30,16 @@ TASK = "acme-widgets-7001"
 REPO = "acme/widgets"
 BRANCH = "feature/parser"
 STARTED = "2025-01-02T03:00:00Z"
+RECORDED = Path(__file__).resolve().parents[2] / "examples" / "github"
 
 
 def services(tmp_path: Path, **settings: Any) -> Services:
     return Services(
-        Settings(coderun_outbox=str(tmp_path / "outbox"), **settings),
+        Settings(
+            coderun_outbox=str(tmp_path / "outbox"),
+            github_recorded_dir=str(RECORDED),  # spawn asks GitHub about the branch
+            **settings,
+        ),
         state=MemoryStateStore(),
         blobs=FileBlobStore(tmp_path / "blobs"),
     )

@@ -20,6 +20,7 @@ from healer.models import (
     RemediationExhausted,
     Verdict,
 )
+from healer.stores.state import StateStore
 from healer.vocabulary import Action, AlertKind, Category, FailureType
 
 WEBHOOK = "https://discord.com/api/webhooks/123/very-secret-token"
@@ -117,6 +118,28 @@ def exhausted(
         **extra,
     }
     return RemediationExhausted(**values)
+
+
+def exhausted_record(
+    task_id: str = "acme-widgets-7001", run_id: int | str = 7001, status: str = "exhausted"
+) -> dict[str, Any]:
+    """The task record as completion-check leaves it when the last attempt failed."""
+    return {
+        "task_id": task_id,
+        "repository": "acme/widgets",
+        "run_id": run_id,
+        "status": status,
+        "attempts": [],
+    }
+
+
+def record_exhausted(state: StateStore, status: str = "exhausted") -> None:
+    """Both example tasks (run 7001 and the Dependabot alert 3) recorded as ``status``."""
+    state.set_json("task:acme-widgets-7001", exhausted_record(status=status))
+    state.set_json(
+        "task:acme-widgets-dependabot-3",
+        exhausted_record("acme-widgets-dependabot-3", "dependabot-3", status),
+    )
 
 
 class Discord:

@@ -125,6 +125,10 @@ class GitHubClient(GitHubSession):
 
     # -- refs, commits, pull requests, checks ----------------------------------------------
 
+    def get_repository(self, repo: str) -> dict[str, Any]:
+        """The repository itself (``default_branch`` among the rest)."""
+        return self._get(f"/repos/{_repo(repo)}")
+
     def get_branch(self, repo: str, branch: str) -> dict[str, Any]:
         """The branch and its head commit; ``NotFound`` when the branch is gone."""
         return self._get(f"/repos/{_repo(repo)}/branches/{quote(branch, safe='/')}")

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from healer.models.base import Payload
+from healer.models.identity import Attempt, TaskId
 from healer.models.verdict import FailureClassified
 
 
@@ -20,6 +21,7 @@ class PullRequestInfo(Payload):
     mergeable_state: str = ""
     draft: bool = False
     author: str = ""
+    head_repository: str = ""  # owner/name the head branch lives in; another one is a fork
 
 
 class ChangedFile(Payload):
@@ -51,7 +53,7 @@ class HistoryEntry(Payload):
 class AttemptSummary(Payload):
     """What an earlier attempt of this task did, for the retry prompt."""
 
-    attempt: int
+    attempt: Attempt
     agent: str
     outcome: str = ""
     summary: str = ""
@@ -72,8 +74,8 @@ class ContextGathered(Payload):
     """``dev.healer.context.gathered``."""
 
     classified: FailureClassified
-    attempt: int = 1
-    task_id: str
+    attempt: Attempt = 1
+    task_id: TaskId
     pull_request: PullRequestInfo | None = None
     changed_files: list[ChangedFile] = Field(default_factory=list)
     changed_files_total: int = 0

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from healer.models.base import Payload
+from healer.models.identity import Attempt, Repository, RunId
 from healer.vocabulary import AlertKind
 
 
@@ -19,10 +20,10 @@ class FailureDetected(Payload):
     ``check_suite_id`` is set and classify resolves the run with ``list_runs(head_sha=...)``.
     """
 
-    repository: str = Field(description="owner/name")
+    repository: Repository = Field(description="owner/name")
     event: Literal["workflow_job", "workflow_run", "check_run", "check_suite"]
-    run_id: int
-    run_attempt: int = 1
+    run_id: RunId
+    run_attempt: Attempt = 1
     job_id: int | None = None
     job_name: str = ""
     workflow_name: str = ""
@@ -45,7 +46,7 @@ class AlertDetected(Payload):
     Never carries a secret's value: only its type and where it was found.
     """
 
-    repository: str
+    repository: Repository
     kind: AlertKind
     alert_number: int
     action: str = "created"

@@ -6,14 +6,15 @@ from pydantic import Field
 
 from healer.models.base import Payload
 from healer.models.context import AttemptSummary, ContextGathered
+from healer.models.identity import Attempt, Repository, RunId, TaskId
 from healer.vocabulary import Action, FailureType
 
 
 class RemediationStarted(Payload):
-    task_id: str
-    repository: str
-    run_id: int
-    attempt: int
+    task_id: TaskId
+    repository: Repository
+    run_id: RunId
+    attempt: Attempt
     agent: str
     action: Action
     failure_type: FailureType
@@ -26,19 +27,19 @@ class RemediationStarted(Payload):
 
 
 class RemediationSkipped(Payload):
-    task_id: str
-    repository: str
-    run_id: int
-    attempt: int
+    task_id: TaskId
+    repository: Repository
+    run_id: RunId
+    attempt: Attempt
     reason: str
     code: str = ""  # why, for machines: ignore, max_attempts, breaker, concurrency, window
 
 
 class RemediationSucceeded(Payload):
-    task_id: str
-    repository: str
-    run_id: int
-    attempt: int
+    task_id: TaskId
+    repository: Repository
+    run_id: RunId
+    attempt: Attempt
     agent: str
     summary: str = ""
     coderun_name: str = ""
@@ -52,16 +53,16 @@ class RemediationRetry(Payload):
     """Asks gather to refresh context for another attempt."""
 
     context: ContextGathered
-    attempt: int
+    attempt: Attempt
     previous_attempts: list[AttemptSummary] = Field(default_factory=list)
     reason: str = ""
     next_agent: str = ""
 
 
 class RemediationExhausted(Payload):
-    task_id: str
-    repository: str
-    run_id: int
+    task_id: TaskId
+    repository: Repository
+    run_id: RunId
     attempts: list[AttemptSummary]
     last_error: str = ""
     context: ContextGathered | None = None
@@ -70,9 +71,9 @@ class RemediationExhausted(Payload):
 class RemediationEscalated(Payload):
     """Humans were told: ``channels`` are the ones that took the message (discord, github)."""
 
-    task_id: str
-    repository: str
-    run_id: int
+    task_id: TaskId
+    repository: Repository
+    run_id: RunId
     channels: list[str] = Field(default_factory=list)
     comment_url: str = ""
     comment_kind: str = ""  # comment (on the PR) | issue (a new one)

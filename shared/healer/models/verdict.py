@@ -6,6 +6,7 @@ from pydantic import Field
 
 from healer.models.base import Payload
 from healer.models.detected import AlertDetected, FailureDetected
+from healer.models.identity import Attempt
 from healer.vocabulary import Action, Category, FailureType
 
 
@@ -31,4 +32,4 @@ class FailureClassified(Payload):
     alert: AlertDetected | None = None
     verdicts: list[Verdict]
     primary: Verdict
-    attempt: int = 1
+    attempt: Attempt = 1

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from escalate_fixtures import Discord
+from escalate_fixtures import Discord, record_exhausted
 from github_routes import Routes, client
 
 from functions.escalate.stage import Escalator
@@ -29,12 +29,15 @@ def discord() -> Discord:
 
 @pytest.fixture
 def services(tmp_path: Path, routes: Routes) -> Services:
-    return Services(
+    """completion-check has recorded both example tasks as exhausted."""
+    built = Services(
         Settings(),
         state=MemoryStateStore(),
         blobs=FileBlobStore(tmp_path / "blobs"),
         github=client(routes),
     )
+    record_exhausted(built.state)
+    return built
 
 
 @pytest.fixture

@@ -124,7 +124,7 @@ def test_a_partial_failure_redoes_only_the_missing_channel(
     assert len(discord.posted) == 1
     claim = json.loads(services.state.get("escalated:acme-widgets-7001") or "{}")
     assert claim["channels"]["discord"]["status"] == "sent" and claim["lease"] == ""
-    assert services.state.get("task:acme-widgets-7001") is None  # not escalated yet
+    assert task(services)["status"] == "exhausted"  # not escalated yet
     del routes.overrides[COMMENTS]
     data = escalator.escalate(exhausted()).get_data()
     assert data["channels"] == ["discord", "github"]
