@@ -16,3 +16,9 @@ if ! command -v redis-server >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
 fi
+
+# The manifest tests render the kustomizations with `kubectl kustomize` (kubectl >= 1.27). Debian's
+# own kubernetes-client is far older, so it is not installed from here: say what is missing.
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "setup: kubectl not found; tests/unit/manifests will fail until kubectl >= 1.27 is on PATH" >&2
+fi

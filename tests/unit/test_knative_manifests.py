@@ -155,17 +155,11 @@ def test_services_are_knative_ready(documents: list[tuple[Path, dict[str, Any]]]
         spec = template["spec"]
         assert spec["containerConcurrency"] > 0 and 0 < spec["timeoutSeconds"] <= 600
         (container,) = spec["containers"]
-        assert container["image"] == f"ghcr.io/5dlabs/healer-{name}:latest"
-        package = name.replace("-", "_")
-        assert container["command"] + container["args"] == [
-            "functions-framework",
-            "--target",
-            package,
-            "--source",
-            f"functions/{package}/main.py",
-            "--signature-type",
-            "http",
-        ]
+        # One image for every stage; HEALER_FUNCTION picks the stage, the entrypoint is the image's.
+        assert container["image"] == "healer"
+        assert "command" not in container and "args" not in container
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["HEALER_FUNCTION"] == name
         assert container["readinessProbe"]["httpGet"]["path"] == "/health/readiness"
         assert container["livenessProbe"]["httpGet"]["path"] == "/health/liveness"
         sources = {next(iter(e.values()))["name"] for e in container["envFrom"]}
