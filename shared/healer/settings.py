@@ -66,6 +66,7 @@ class Settings:
     github_private_key_path: str = ""
     github_timeout: float = 10.0
     github_recorded_dir: str = ""  # serve recorded responses from here instead of the network
+    github_pushes_dir: str = ""  # offline only: commits the local tools "pushed" (see recorded)
 
     # Gather extras.
     argocd_url: str = ""
@@ -84,6 +85,7 @@ class Settings:
     # Spawn.
     max_concurrent: int = 10  # CodeRuns running at once, across every repository
     coderun_backend: str = "outbox"  # outbox (write manifests to coderun_outbox) | kubernetes
+    coderun_service: str = "healer"  # the CodeRun's spec.service
 
     # Completion-check.
     attempt_timeout_mins: int = 60  # a running attempt older than this is timed out (ping sweep)
