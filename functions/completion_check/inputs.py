@@ -1,52 +1,71 @@
 """The two reports that finish an attempt, read from what the platform sends.
 
-A CodeRun update (ApiServerSource, mode ``Resource``: data is the whole object) says how the
-agent's run ended; a ``workflow_run`` / ``check_suite`` completed delivery says how CI ended on
-a branch. Anything else answers a reason instead of a report, cheaply: ingest's deliveries
-reach this stage too (Trigger filters cannot look at ``data``).
+A CodeRun update (ApiServerSource, mode ``Resource``: data is the whole object) says a CodeRun
+reached a phase; it is a claim until the CodeRun is read back from where spawn created it (see
+``coderuns``), and the report is built from that stored object, with only the status fields
+the CRD has (``phase``, ``message``, ``pullRequestUrl``, ``finishedAt``, ``workCompleted``).
+What the agent pushed is not in the CodeRun: completion-check asks GitHub (see ``pushed``). A
+``workflow_run`` / ``check_suite`` completed delivery says how CI ended on a branch. Anything
+else answers a reason instead of a report, cheaply: ingest's deliveries reach this stage too
+(Trigger filters cannot look at ``data``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from healer import coderun as contract
 from healer.errors import InvalidInput
 
-MANAGED_BY = "app.kubernetes.io/managed-by"
-TASK_ANNOTATION = "healer.dev/task-id"
-TASK_LABEL = "healer.dev/task"
-ATTEMPT_LABEL = "healer.dev/attempt"
-PHASES = {"Succeeded": "succeeded", "Failed": "failed", "Error": "failed"}
+PHASES = {"Succeeded": "succeeded", "Failed": "failed"}
 CI_PASSED = frozenset({"success", "neutral"})
 CI_FAILED = frozenset({"failure", "timed_out", "startup_failure", "action_required"})
 CI_EVENTS = ("workflow_run", "check_suite")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class CodeRunSeen:
+    """What an update claims: this CodeRun reached this phase."""
+
+    name: str
+    namespace: str
+    phase: str
+    status: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
 class AgentReport:
-    """A CodeRun that reached a terminal phase."""
+    """A Healer CodeRun that reached a terminal phase, as read back from its backend."""
 
     task_id: str
     attempt: int
     coderun_name: str
     result: str  # succeeded | failed
     phase: str
-    summary: str = ""
     message: str = ""
-    commits: tuple[str, ...] | None = None  # None: the CodeRun did not say
     pull_request_url: str = ""
+    finished_at: str = ""
+    work_completed: bool | None = None
+    commits: tuple[str, ...] | None = None  # from GitHub; None: not asked (a failed run)
+
+    def with_commits(self, commits: tuple[str, ...]) -> AgentReport:
+        return replace(self, commits=commits)
 
     def as_record(self, at: str) -> dict[str, Any]:
         return {
             "result": self.result,
             "phase": self.phase,
-            "summary": self.summary,
+            "summary": self.message if self.result == "succeeded" else "",
             "message": self.message,
             "commits": None if self.commits is None else list(self.commits),
             "pull_request_url": self.pull_request_url,
+            "finished_at": self.finished_at,
+            "work_completed": self.work_completed,
             "at": at,
         }
 
@@ -84,50 +103,63 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _commits(status: Mapping[str, Any]) -> tuple[str, ...] | None:
-    """``status.commits`` or ``status.pushedCommits``: SHAs, or objects with a ``sha``."""
-    raw = status.get("commits", status.get("pushedCommits"))
-    if not isinstance(raw, list):
-        return None
-    shas = [c if isinstance(c, str) else _text(c.get("sha")) for c in raw if c]
-    return tuple(s for s in shas if s)
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
-def agent_report(obj: Any) -> AgentReport | str:
-    """The report of a finished Healer CodeRun, or why this object is not one."""
+def coderun_seen(obj: Any) -> CodeRunSeen | str:
+    """What a CodeRun update claims, or why it is nobody's business here. A malformed update
+    (no object, no valid name) is invalid input."""
     if not isinstance(obj, dict):
         raise InvalidInput("a CodeRun update's data must be the CodeRun object")
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    name = _text(metadata.get("name")) or "?"
-    if obj.get("kind") != "CodeRun":
-        return f"{obj.get('kind') or 'an object'} {name} is not a CodeRun"
-    labels = metadata.get("labels") if isinstance(metadata.get("labels"), dict) else {}
-    annotations = metadata.get("annotations")
-    annotations = annotations if isinstance(annotations, dict) else {}
-    if labels.get(MANAGED_BY) != "healer":
-        return f"CodeRun {name} is not managed by Healer"
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-    task = _text(annotations.get(TASK_ANNOTATION)) or _text(spec.get("taskId"))
-    try:
-        attempt = int(labels.get(ATTEMPT_LABEL) or spec.get("attempt") or 0)
-    except (TypeError, ValueError):
-        attempt = 0
-    if not task or attempt < 1:
-        raise InvalidInput(f"CodeRun {name} names no Healer task and attempt")
-    status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    metadata = _mapping(obj.get("metadata"))
+    name = _text(metadata.get("name"))
+    if obj.get("kind") != contract.KIND:
+        return f"{obj.get('kind') or 'an object'} {name or '?'} is not a CodeRun"
+    if not _DNS_LABEL.match(name) or len(name) > 63:
+        raise InvalidInput(f"a CodeRun update names no valid CodeRun ({name[:80]!r})")
+    status = _mapping(obj.get("status"))
     phase = _text(status.get("phase"))
     if phase not in PHASES:
         return f"CodeRun {name} is {phase or 'without a phase'}; waiting for it to finish"
+    return CodeRunSeen(name, _text(metadata.get("namespace")), phase, status)
+
+
+def agent_report(stored: Mapping[str, Any], status: Mapping[str, Any]) -> AgentReport | str:
+    """The report of a finished Healer CodeRun, from the stored object's labels and
+    annotations and the given status; or why it is not Healer's."""
+    metadata = _mapping(stored.get("metadata"))
+    name = _text(metadata.get("name")) or "?"
+    labels = _mapping(metadata.get("labels"))
+    annotations = _mapping(metadata.get("annotations"))
+    if stored.get("kind") != contract.KIND or stored.get("apiVersion") != contract.API_VERSION:
+        return f"{name} is not an {contract.API_VERSION} CodeRun"
+    if (
+        labels.get(contract.LABEL_MANAGED_BY) != contract.HEALER
+        or labels.get(contract.LABEL_NAME) != contract.HEALER
+    ):
+        return f"CodeRun {name} is not Healer's (no {contract.LABEL_MANAGED_BY}=healer label)"
+    task = _text(annotations.get(contract.ANNOTATION_TASK_ID))
+    try:
+        attempt = int(labels.get(contract.LABEL_ATTEMPT) or 0)
+    except (TypeError, ValueError):
+        attempt = 0
+    if not task or attempt < 1:
+        return f"CodeRun {name} names no Healer task and attempt"
+    phase = _text(status.get("phase"))
+    if phase not in PHASES:
+        return f"CodeRun {name} is {phase or 'without a phase'}; waiting for it to finish"
+    done = status.get("workCompleted")
     return AgentReport(
         task_id=task,
         attempt=attempt,
         coderun_name=name,
         result=PHASES[phase],
         phase=phase,
-        summary=_text(status.get("summary")),
         message=_text(status.get("message")),
-        commits=_commits(status),
         pull_request_url=_text(status.get("pullRequestUrl")),
+        finished_at=_text(status.get("finishedAt")),
+        work_completed=done if isinstance(done, bool) else None,
     )
 
 

@@ -18,7 +18,15 @@ from cloudevents.http import CloudEvent
 
 from functions.completion_check import decide as rules
 from functions.completion_check import effects, emit
-from functions.completion_check.inputs import AgentReport, CIReport, agent_report, ci_report
+from functions.completion_check.coderuns import CodeRunReader, reader_for
+from functions.completion_check.inputs import (
+    AgentReport,
+    CIReport,
+    agent_report,
+    ci_report,
+    coderun_seen,
+)
+from functions.completion_check.pushed import pushed_commits
 from functions.completion_check.sweep import Sweep
 from functions.spawn.record import branch_key
 from healer.errors import InvalidInput
@@ -46,6 +54,7 @@ class CompletionChecker:
     roster: Roster | None = None
     clock: Callable[[], datetime] = field(default=_utcnow)
     forward: Callable[[CloudEvent], None] | None = None  # the sweep's extra events
+    coderuns: CodeRunReader | None = None  # where CodeRuns are read back (from settings)
 
     def __call__(self, event: CloudEvent) -> Reply:
         kind = event["type"]
@@ -66,10 +75,69 @@ class CompletionChecker:
     # The two halves.
 
     def on_coderun(self, obj: Any) -> Reply:
-        report = agent_report(obj)
+        """Count an update only for a CodeRun that exists where spawn created it, is Healer's,
+        is in the phase the update says (when the backend knows), and runs an attempt Healer
+        started under that name; anything else is skipped with the reason."""
+        seen = coderun_seen(obj)
+        if isinstance(seen, str):
+            return Skip(seen)
+        reader = self._coderuns()
+        namespace = self.services.settings.namespace
+        if reader.has_status and seen.namespace and seen.namespace != namespace:
+            return Skip(f"CodeRun {seen.namespace}/{seen.name} is outside namespace {namespace}")
+        stored = reader.read(seen.name)
+        if stored is None:
+            return Skip(f"CodeRun {seen.name} does not exist in {reader.where(seen.name)}")
+        status = stored.get("status") if reader.has_status else seen.status
+        status = status if isinstance(status, dict) else {}
+        if reader.has_status and status.get("phase") != seen.phase:
+            actual = status.get("phase") or "without a phase"
+            return Skip(f"CodeRun {seen.name} is {actual}, not {seen.phase} as the update says")
+        report = agent_report(stored, status)
         if isinstance(report, str):
             return Skip(report)
+        refusal = self.not_started(report)
+        if refusal is not None:
+            return Skip(refusal)
         return self.record_half(report.task_id, report.attempt, "agent_result", report)
+
+    def not_started(self, report: AgentReport) -> str | None:
+        """Why ``report`` is not about an attempt Healer started (None: it is): the task record
+        must have that attempt, running (or decided: a redelivery), under that CodeRun name."""
+        _, record = effects.load_record(self.services.state, report.task_id)
+        if record is None:
+            return f"no task record {report.task_id}"
+        entry = rules.entry_of(record, report.attempt)
+        if entry is None:
+            return f"task {report.task_id} has no attempt {report.attempt}"
+        expected = str(entry.get("coderun_name") or "")
+        if expected != report.coderun_name:
+            runs = f"CodeRun {expected}" if expected else "no CodeRun"
+            return (
+                f"task {report.task_id} attempt {report.attempt} runs {runs}, "
+                f"not {report.coderun_name}"
+            )
+        if not entry.get("outcome") and record.get("status") != "running":
+            return f"task {report.task_id} is {record.get('status') or 'not running'}"
+        return None
+
+    def _coderuns(self) -> CodeRunReader:
+        if self.coderuns is None:
+            self.coderuns = reader_for(self.services.settings)
+        return self.coderuns
+
+    def with_pushed(
+        self, record: dict[str, Any], entry: dict[str, Any], report: AgentReport
+    ) -> AgentReport:
+        """A Succeeded run's report with the commits GitHub says its branch gained."""
+        commits = pushed_commits(
+            self.services.github,
+            str(record.get("repository") or ""),
+            str(entry.get("branch") or record.get("branch") or ""),
+            start_sha=str(entry.get("start_sha") or ""),
+            started_at=str(entry.get("started_at") or ""),
+        )
+        return report.with_commits(commits)
 
     def on_webhook(self, data: dict[str, Any]) -> Reply:
         report = ci_report(data)
@@ -99,6 +167,11 @@ class CompletionChecker:
     def record_half(
         self, task_id: str, attempt: int, name: str, report: AgentReport | CIReport
     ) -> Reply:
+        if isinstance(report, AgentReport) and report.result == "succeeded":
+            _, record = effects.load_record(self.services.state, task_id)
+            entry = rules.entry_of(record, attempt) if record is not None else None
+            if record is not None and entry is not None and not entry.get("outcome"):
+                report = self.with_pushed(record, entry, report)
         stamp = self.now()
 
         def change(record: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,8 +1,11 @@
-"""The ``CodeRun`` manifest (``agents.platform/v1``) that starts a specialist on a failure.
+"""The ``CodeRun`` (``agents.platform/v1``) that starts a specialist on a failure.
 
-The name is deterministic in (task, attempt), so creating it twice is a conflict the launcher
-treats as done. The prompt travels inline up to ``MAX_INLINE_PROMPT`` bytes (well under
-etcd's 1.5 MiB object limit) and is always referenced by its blob key too.
+Built through Healer's contract (:mod:`healer.coderun`), so it carries only fields the
+platform's CRD has: a ``remediate`` run whose prompt is ``promptModification`` and whose task,
+branch, run and blob keys travel in ``env`` (``HEALER_*``), labels and annotations. The name is
+deterministic in (task, attempt), so creating it twice is a conflict the launcher treats as
+done. The prompt travels inline up to ``MAX_INLINE_PROMPT`` bytes (well under etcd's 1.5 MiB
+object limit); a longer one is cut with a note pointing at its blob, which holds it whole.
 """
 
 from __future__ import annotations
@@ -12,15 +15,12 @@ import re
 from typing import Any
 
 from functions.spawn.target import Target
+from healer import coderun as contract
 from healer.roster import Specialist
 
-GROUP = "agents.platform"
-VERSION = "v1"
-PLURAL = "coderuns"
-KIND = "CodeRun"
-API_VERSION = f"{GROUP}/{VERSION}"
 MAX_NAME = 63
 MAX_INLINE_PROMPT = 256 * 1024
+WORKING_DIRECTORY = "."
 _NOT_DNS = re.compile(r"[^a-z0-9-]+")
 _NOT_LABEL = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -51,12 +51,76 @@ def label_value(value: str) -> str:
 
 def labels(target: Target, agent: str) -> dict[str, str]:
     return {
-        "app.kubernetes.io/managed-by": "healer",
-        "healer.dev/task": label_value(target.task_id),
-        "healer.dev/attempt": str(target.attempt),
-        "healer.dev/agent": label_value(agent),
-        "healer.dev/failure-type": target.primary.failure_type.value,
+        contract.LABEL_NAME: contract.HEALER,
+        contract.LABEL_MANAGED_BY: contract.HEALER,
+        contract.LABEL_TASK: label_value(target.task_id),
+        contract.LABEL_ATTEMPT: str(target.attempt),
+        contract.LABEL_AGENT: label_value(agent),
+        contract.LABEL_FAILURE_TYPE: target.primary.failure_type.value,
     }
+
+
+def inline_prompt(prompt: str, prompt_key: str) -> tuple[str, bool]:
+    """The prompt as ``promptModification``: whole, or cut at a character boundary to fit
+    ``MAX_INLINE_PROMPT`` bytes with a note naming the blob that holds all of it."""
+    raw = prompt.encode("utf-8")
+    if len(raw) <= MAX_INLINE_PROMPT:
+        return prompt, False
+    note = (
+        f"\n\n[This prompt was cut at {MAX_INLINE_PROMPT} of {len(raw)} bytes. The whole "
+        f"prompt is the blob {prompt_key} (env {contract.ENV_PROMPT_KEY}).]\n"
+    )
+    room = MAX_INLINE_PROMPT - len(note.encode("utf-8"))
+    head = raw[:room].decode("utf-8", "ignore")
+    return head + note, True
+
+
+def agent_env(target: Target, agent: str, *, start_sha: str, prompt_cut: bool) -> dict[str, str]:
+    """``spec.env``: what the agent needs about its task, as strings."""
+    primary = target.primary
+    env = {
+        contract.ENV_TASK_ID: target.task_id,
+        contract.ENV_ATTEMPT: str(target.attempt),
+        contract.ENV_AGENT: agent,
+        contract.ENV_REPOSITORY: target.repository,
+        contract.ENV_TARGET_BRANCH: target.branch,
+        contract.ENV_BASE_BRANCH: target.base_branch,
+        contract.ENV_START_SHA: start_sha,
+        contract.ENV_FAILURE_TYPE: primary.failure_type.value,
+        contract.ENV_PROMPT_KEY: target.prompt_key,
+        contract.ENV_CONTEXT_KEY: target.context_key,
+        contract.ENV_LOG_KEY: primary.log_key,
+        contract.ENV_JOB_ID: "" if primary.job_id is None else str(primary.job_id),
+        contract.ENV_JOB_NAME: primary.job_name,
+        contract.ENV_FAILING_STEP: primary.failing_step,
+        contract.ENV_PULL_REQUEST: "" if target.pull_request is None else str(target.pull_request),
+    }
+    if target.is_alert:
+        env[contract.ENV_ALERT] = str(target.run_ref)
+    else:
+        env[contract.ENV_RUN_ID] = str(target.run_ref)
+        env[contract.ENV_RUN_ATTEMPT] = str(target.run_attempt)
+    if prompt_cut:
+        env[contract.ENV_PROMPT_TRUNCATED] = "true"
+    return {name: value for name, value in env.items() if value}
+
+
+def annotations(target: Target, *, start_sha: str, prompt_cut: bool) -> dict[str, str]:
+    """Exact values (labels are cut and restricted), for completion-check and for people."""
+    out = {
+        contract.ANNOTATION_TASK_ID: target.task_id,
+        contract.ANNOTATION_ATTEMPT: str(target.attempt),
+        contract.ANNOTATION_REPOSITORY: target.repository,
+        contract.ANNOTATION_TARGET_BRANCH: target.branch,
+        contract.ANNOTATION_BASE_BRANCH: target.base_branch,
+        contract.ANNOTATION_START_SHA: start_sha,
+        contract.ANNOTATION_PROMPT_KEY: target.prompt_key,
+        contract.ANNOTATION_CONTEXT_KEY: target.context_key,
+        contract.ANNOTATION_LOG_KEY: target.primary.log_key,
+    }
+    if prompt_cut:
+        out[contract.ANNOTATION_PROMPT_CUT] = "true"
+    return {name: value for name, value in out.items() if value}
 
 
 def build_manifest(
@@ -64,55 +128,38 @@ def build_manifest(
     specialist: Specialist,
     *,
     namespace: str,
+    service: str,
     cli: str,
     model: str,
     prompt: str,
+    start_sha: str = "",
 ) -> dict[str, Any]:
-    """The CodeRun object; ``model`` is the specialist's own when the roster names one."""
-    primary = target.primary
-    spec: dict[str, Any] = {
-        "taskId": target.task_id,
-        "attempt": target.attempt,
-        "repositoryUrl": target.repository_url,
-        "branch": target.branch,
-        "agent": specialist.key,
-        "githubApp": specialist.github_app,
-        "cli": cli,
-        "model": specialist.model or model,
-        "failureType": primary.failure_type.value,
-        "promptRef": {"blobKey": target.prompt_key},
-        "contextRef": {"blobKey": target.context_key},
-    }
-    if target.base_branch:
-        spec["baseBranch"] = target.base_branch
-    if target.pull_request is not None:
-        spec["pullRequest"] = target.pull_request
-    if not target.is_alert:
-        spec["workflowRun"] = {"id": target.run_ref, "attempt": target.run_attempt}
-    if primary.log_key or primary.failing_step:
-        spec["log"] = {
-            key: value
-            for key, value in (
-                ("blobKey", primary.log_key),
-                ("jobId", primary.job_id),
-                ("jobName", primary.job_name),
-                ("failingStep", primary.failing_step),
-            )
-            if value
-        }
-    if len(prompt.encode("utf-8")) <= MAX_INLINE_PROMPT:
-        spec["prompt"] = prompt
-    return {
-        "apiVersion": API_VERSION,
-        "kind": KIND,
+    """The CodeRun object, checked against the contract; ``model`` is the specialist's own
+    when the roster names one. ``start_sha`` is the target branch's head when the attempt
+    started (completion-check counts the agent's commits from there)."""
+    chosen_model = specialist.model or model
+    text, cut = inline_prompt(prompt, target.prompt_key)
+    obj = {
+        "apiVersion": contract.API_VERSION,
+        "kind": contract.KIND,
         "metadata": {
             "name": coderun_name(target.task_id, target.attempt),
             "namespace": namespace,
             "labels": labels(target, specialist.key),
-            "annotations": {
-                "healer.dev/repository": target.repository,
-                "healer.dev/task-id": target.task_id,
-            },
+            "annotations": annotations(target, start_sha=start_sha, prompt_cut=cut),
         },
-        "spec": spec,
+        "spec": {
+            "runType": "remediate",
+            "service": service,
+            "repositoryUrl": target.repository_url,
+            "docsRepositoryUrl": target.repository_url,
+            "workingDirectory": WORKING_DIRECTORY,
+            "model": chosen_model,
+            "githubApp": specialist.github_app,
+            "contextVersion": target.attempt,
+            "promptModification": text,
+            "cliConfig": {"cliType": cli, "model": chosen_model},
+            "env": agent_env(target, specialist.key, start_sha=start_sha, prompt_cut=cut),
+        },
     }
+    return contract.validate_coderun(obj).manifest()

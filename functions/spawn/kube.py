@@ -1,8 +1,10 @@
 """Creating CodeRuns through the official ``kubernetes`` client (imported only when built).
 
-409 AlreadyExists is success (the same deterministic name was created by an earlier
-delivery). Unreachable, 401, 429 and 5xx are retryable (503 to the broker); 403 names the RBAC
-rule to grant; 404 means the CRD or namespace is missing.
+Created with ``fieldValidation=Strict``: the API server refuses (400) a field the CRD does not
+list instead of dropping it silently, so a manifest the contract missed fails loudly rather
+than reaching the agent without it. 409 AlreadyExists is success (the same deterministic name
+was created by an earlier delivery). Unreachable, 401, 429 and 5xx are retryable (503 to the
+broker); 403 names the RBAC rule to grant; 404 means the CRD or namespace is missing.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol, cast
 
-from functions.spawn.coderun import GROUP, PLURAL, VERSION
 from functions.spawn.launcher import (
     Launched,
     Launcher,
@@ -18,6 +19,7 @@ from functions.spawn.launcher import (
     LaunchRejected,
     LaunchUnavailable,
 )
+from healer.coderun import GROUP, PLURAL, VERSION
 from healer.settings import Settings
 
 
@@ -79,6 +81,7 @@ class KubernetesLauncher(Launcher):
                 self.namespace,
                 PLURAL,
                 body,
+                field_validation="Strict",
                 _preload_content=False,
                 _request_timeout=self.timeout,
             )

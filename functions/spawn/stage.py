@@ -25,6 +25,7 @@ from functions.spawn.guard import check_identity, policy_refusal
 from functions.spawn.launcher import Launcher, launcher_for
 from functions.spawn.limits import Claims, Limits, claim_dedup, dedup_key, finish_dedup
 from functions.spawn.record import branch_key, planned_agent, record_attempt, task_key
+from functions.spawn.start import start_sha
 from functions.spawn.target import Target, diverted, target_of
 from healer.errors import InvalidInput
 from healer.events import build_event, event_data
@@ -150,13 +151,16 @@ class Spawner:
         blobs = self.services.blobs
         blobs.put(target.context_key, context.model_dump_json().encode(), content_type=_JSON)
         blobs.put(target.prompt_key, prompt.encode("utf-8"), content_type=_MARKDOWN)
+        start = start_sha(self.services.github, target)
         manifest = build_manifest(
             target,
             specialist,
             namespace=settings.namespace,
+            service=settings.coderun_service,
             cli=settings.cli,
             model=settings.model,
             prompt=prompt,
+            start_sha=start,
         )
         launched = self._launcher().launch(manifest)
         payload = _started(
@@ -166,7 +170,7 @@ class Spawner:
             coderun_name=launched.name,
             launched_to=launched.location,
         )
-        self._record(target, payload)
+        self._record(target, payload, start_sha=start)
         return payload
 
     def specialist(self, agent: str) -> Specialist:
@@ -190,7 +194,7 @@ class Spawner:
             self.launcher = launcher_for(self.services.settings)
         return self.launcher
 
-    def _record(self, target: Target, payload: RemediationStarted) -> None:
+    def _record(self, target: Target, payload: RemediationStarted, start_sha: str = "") -> None:
         base = {
             "task_id": target.task_id,
             "repository": target.repository,
@@ -206,6 +210,7 @@ class Spawner:
             "prompt_key": payload.prompt_key,
             "context_key": target.context_key,
             "branch": target.branch,
+            "start_sha": start_sha,
             "started_at": self.clock(),
             "outcome": "",
         }

@@ -61,7 +61,7 @@ def _replay_local(args: argparse.Namespace, out: TextIO) -> int:
                     continue
                 hops = pipeline.broker.publish(event)
                 if args.agent_outcome:
-                    from healer.broker.finish import play_outcomes
+                    from healer.broker.finish import ledger_for, play_outcomes
 
                     hops += play_outcomes(
                         pipeline.broker.publish,
@@ -69,6 +69,7 @@ def _replay_local(args: argparse.Namespace, out: TextIO) -> int:
                         args.agent_outcome,
                         services.state,
                         secret=settings.webhook_secret,
+                        pushes=ledger_for(settings),
                     )
                 records = [
                     _with_messages(
@@ -184,10 +185,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_finish(args: argparse.Namespace) -> int:
     """Mark an outbox CodeRun finished: its update (and CI's result) into a broker."""
     from healer.broker import report
-    from healer.broker.finish import finish_events, read_outbox
+    from healer.broker.finish import finish_events, ledger_for, read_outbox
+    from healer.broker.pipeline import offline_settings
     from healer.settings import Settings
 
-    settings = Settings.load()
+    settings = offline_settings(Settings.load(), _root())
     coderun = read_outbox(args.outbox or settings.coderun_outbox, args.name)
     events = finish_events(
         coderun,
@@ -195,6 +197,7 @@ def cmd_finish(args: argparse.Namespace) -> int:
         ci=args.ci or "",
         summary=args.summary,
         secret=settings.webhook_secret,
+        pushes=ledger_for(settings),
     )
     records: list[dict[str, Any]] = []
     if args.broker:
@@ -215,7 +218,7 @@ def cmd_finish(args: argparse.Namespace) -> int:
                     return 1
                 records += _remote_hops(response.content)
     else:
-        from healer.broker.pipeline import in_process, offline_settings
+        from healer.broker.pipeline import in_process
         from healer.services import Services
 
         if settings.state_backend == "memory":
@@ -224,7 +227,7 @@ def cmd_finish(args: argparse.Namespace) -> int:
                 "(healer dev) or a shared state backend (HEALER_STATE_BACKEND=redis)",
                 file=sys.stderr,
             )
-        services = Services(offline_settings(settings, _root()))
+        services = Services(settings)
         pipeline = in_process(services, backoff_scale=args.backoff_scale)
         try:
             for event in events:
@@ -354,7 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
     finish = sub.add_parser("finish", help="mark an outbox CodeRun finished (and CI's result)")
     finish.add_argument("name", metavar="CODERUN_NAME")
     finish.add_argument("--phase", required=True, choices=["Succeeded", "Failed"])
-    finish.add_argument("--summary", default="", help="the agent's summary (status.summary)")
+    finish.add_argument(
+        "--summary",
+        default="",
+        help="the agent's message (status.message; the pushed commit's message when it succeeded)",
+    )
     finish.add_argument(
         "--ci", choices=["success", "failure"], help="also CI's conclusion on the fix branch"
     )

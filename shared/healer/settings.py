@@ -72,6 +72,7 @@ class Settings:
     github_private_key_path: str = ""
     github_timeout: float = 10.0
     github_recorded_dir: str = ""  # serve recorded responses from here instead of the network
+    github_pushes_dir: str = ""  # offline only: commits the local tools "pushed" (see recorded)
 
     # Gather extras.
     argocd_url: str = ""
@@ -92,6 +93,7 @@ class Settings:
     coderun_backend: str = "outbox"  # outbox (write manifests to coderun_outbox) | kubernetes
     allow_default_branch_push: bool = False  # else work on healer/<task> off the default branch
     allow_protected_branch_push: bool = False  # else work on healer/<task> off a protected one
+    coderun_service: str = "healer"  # the CodeRun's spec.service
 
     # Completion-check.
     attempt_timeout_mins: int = 60  # a running attempt older than this is timed out (ping sweep)

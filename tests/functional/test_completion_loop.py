@@ -76,7 +76,7 @@ def test_finish_without_a_manifest_is_an_error(
 
 
 def test_finish_posts_to_healer_dev_where_the_task_lives(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dataclasses import replace
 
@@ -87,7 +87,11 @@ def test_finish_posts_to_healer_dev_where_the_task_lives(
     from healer.stores.memory import MemoryStateStore
 
     settings = offline_settings(Settings(), ROOT, str(tmp_path / "blobs"))
-    settings = replace(settings, coderun_outbox=str(tmp_path / "dev-outbox"))
+    pushes = tmp_path / "pushes"  # both processes' recorded GitHub: .healer/github-pushes
+    monkeypatch.setenv("HEALER_GITHUB_PUSHES_DIR", str(pushes))
+    settings = replace(
+        settings, coderun_outbox=str(tmp_path / "dev-outbox"), github_pushes_dir=str(pushes)
+    )
     state = MemoryStateStore()
     server = dev.start(Services(settings, state=state), port=0, root=ROOT, backoff_scale=0.0)
     try:
@@ -105,6 +109,48 @@ def test_finish_posts_to_healer_dev_where_the_task_lives(
     )
     record = json.loads(state.get("task:acme-widgets-7001") or "")
     assert record["status"] == "succeeded" and state.get("active:count") == "0"
+    # what the simulated agent pushed, as completion-check read it from (recorded) GitHub
+    (pushed,) = record["attempts"][0]["commits"]
+    assert (pushes / "acme" / "widgets.json").is_file() and pushed in (
+        pushes / "acme" / "widgets.json"
+    ).read_text()
+
+
+def test_finish_without_a_push_ledger_pushes_nothing_and_the_attempt_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With real GitHub configured the finish tool cannot push; a Succeeded CodeRun whose
+    branch gained nothing on GitHub is a failed attempt, however the CodeRun reads."""
+    from dataclasses import replace
+
+    from healer.broker import dev
+    from healer.broker.pipeline import offline_settings
+    from healer.services import Services
+    from healer.settings import Settings
+    from healer.stores.memory import MemoryStateStore
+
+    settings = offline_settings(Settings(), ROOT, str(tmp_path / "blobs"))
+    settings = replace(settings, coderun_outbox=str(tmp_path / "dev-outbox"))
+    state = MemoryStateStore()
+    server = dev.start(Services(settings, state=state), port=0, root=ROOT, backoff_scale=0.0)
+    try:
+        url = server.ingress_url + "/cto/healer"
+        assert main(["replay", FAILURE, "--broker", url, "--json"]) == 0
+        capsys.readouterr()
+        from healer.broker.finish import finish_events, read_outbox
+        from healer.broker.local import encode
+
+        coderun = read_outbox(settings.coderun_outbox, "healer-acme-widgets-7001-a1")
+        import httpx
+
+        for event in finish_events(coderun, "Succeeded", pushes=None):
+            headers, body = encode(event)
+            assert httpx.post(url, headers=headers, content=body).status_code < 300
+    finally:
+        server.stop()
+    record = json.loads(state.get("task:acme-widgets-7001") or "")
+    (attempt, *_) = record["attempts"]
+    assert attempt["outcome"] == "failed" and "without pushing a commit" in attempt["error"]
 
 
 def test_with_a_webhook_secret_the_local_ci_result_is_signed_and_still_counts(

@@ -148,7 +148,8 @@ def test_the_agent_never_pushes_to_the_default_or_a_protected_branch(
     started = event.get_data()
     assert (started["branch"], started["base_branch"]) == (FIX_BRANCH, expected_base)
     (coderun,) = coderuns(outbox)
-    assert coderun["spec"]["branch"] == FIX_BRANCH and "pullRequest" not in coderun["spec"]
+    env = coderun["spec"]["env"]
+    assert env["HEALER_TARGET_BRANCH"] == FIX_BRANCH and "HEALER_PULL_REQUEST" not in env
     prompt = (tmp_path / "blobs" / started["prompt_key"]).read_text()
     assert f"`{FIX_BRANCH}`" in prompt and f"Push to the branch `{head}`" not in prompt
 

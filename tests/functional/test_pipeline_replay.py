@@ -133,10 +133,12 @@ def test_failures_and_alerts_end_in_a_started_remediation_with_a_coderun(
     data = last.reply.get_data()
     assert (data["agent"], data["coderun_name"], data["branch"]) == (agent, coderun, branch)
     manifest = yaml.safe_load((outbox / f"{coderun}.yaml").read_text())
-    assert manifest["spec"]["agent"] == agent and manifest["spec"]["branch"] == branch
+    env = manifest["spec"]["env"]
+    assert (env["HEALER_AGENT"], env["HEALER_TARGET_BRANCH"]) == (agent, branch)
+    assert manifest["metadata"]["labels"]["healer.dev/agent"] == agent
     prompt = services.blobs.get(data["prompt_key"]).decode()
     assert prompt.startswith(f"You are {agent.capitalize()}")
-    assert manifest["spec"]["prompt"] == prompt
+    assert manifest["spec"]["promptModification"] == prompt
 
 
 def test_a_check_suite_and_its_run_share_one_remediation(pipeline: Pipeline, outbox: Path) -> None:
@@ -239,7 +241,7 @@ def test_cli_replay_show_prompt_prints_it_whole(
     prompt = [line[6:] for line in out.splitlines() if line.startswith("    │")]
     manifest = yaml.safe_load((outbox / "healer-acme-widgets-7001-a1.yaml").read_text())
     assert [p.rstrip() for p in prompt] == [
-        p.rstrip() for p in manifest["spec"]["prompt"].rstrip("\n").splitlines()
+        p.rstrip() for p in manifest["spec"]["promptModification"].rstrip("\n").splitlines()
     ]
 
 

@@ -1,6 +1,13 @@
 """A small Kubernetes API server for ConfigMaps (and CodeRun custom objects), so the real
 ``kubernetes`` client is tested.
 
+CodeRuns are held to the CRD's structural schema (``coderun_schema``) as the real API server
+holds them: with ``fieldValidation=Strict`` an unknown field is a 400 ``BadRequest`` naming
+every one; otherwise unknown fields are pruned (with a ``Warning`` header under the default
+``Warn``, silently under ``Ignore``); defaults are filled; wrong types, missing required fields
+and values outside an enum are a 422 ``Invalid`` Status with its causes. ``status`` is a
+subresource: written only through ``.../coderuns/<name>/status``.
+
 It speaks the REST shapes the client relies on: ``resourceVersion`` bumped on every write,
 optimistic-concurrency ``409 Conflict`` on a stale PUT, ``409 AlreadyExists`` on a second
 create, ``404 NotFound`` and ``Status`` bodies like the real API server's. Switches simulate
@@ -20,11 +27,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from coderun_schema import SCHEMA as CODERUN_SCHEMA
+from structural import Cause, apply_defaults, prune, unknown_fields, validate
+
 _COLLECTION = re.compile(r"^/api/v1/namespaces/([a-z0-9.-]+)/configmaps$")
 _ITEM = re.compile(r"^/api/v1/namespaces/([a-z0-9.-]+)/configmaps/([a-z0-9.-]+)$")
 _DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 _CR_COLLECTION = re.compile(r"^/apis/agents\.platform/v1/namespaces/([a-z0-9.-]+)/coderuns$")
 _CR_ITEM = re.compile(r"^/apis/agents\.platform/v1/namespaces/([a-z0-9.-]+)/coderuns/([^/]+)$")
+_CR_STATUS = re.compile(
+    r"^/apis/agents\.platform/v1/namespaces/([a-z0-9.-]+)/coderuns/([^/]+)/status$"
+)
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_CONFIGMAP_BYTES = 1024 * 1024
 _MERGE_PATCH_TYPES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
@@ -51,6 +64,19 @@ class ApiError(Exception):
         super().__init__(message)
         self.body = status_body(code, reason, message, name)
         self.code = code
+
+
+def invalid_coderun(name: str, causes: list[Cause]) -> ApiError:
+    """The 422 the API server answers an object its schema refuses."""
+    listed = ", ".join(f"{c.field}: {c.message}" for c in causes)
+    error = ApiError(422, "Invalid", f'CodeRun.agents.platform "{name}" is invalid: [{listed}]')
+    error.body["details"] = {
+        "name": name,
+        "group": "agents.platform",
+        "kind": "CodeRun",
+        "causes": [c.as_status() for c in causes],
+    }
+    return error
 
 
 def _merge_patch(target: Any, patch: Any) -> Any:
@@ -200,14 +226,40 @@ class ConfigMapRegistry:
 
 
 class CustomObjectRegistry:
-    """CodeRuns (``agents.platform/v1``) by namespace and name: create once, get, list."""
+    """CodeRuns (``agents.platform/v1``) by namespace and name, under the CRD's schema: create
+    once, get, list, and write ``status`` through its subresource."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
         self.revision = 500
+        self.warnings: list[str] = []  # Warning headers sent (unknown fields dropped)
 
-    def create(self, ns: str, obj: dict[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    def admit(obj: dict[str, Any], name: str, validation: str) -> tuple[dict[str, Any], list[str]]:
+        """Decode, default, prune and validate as the API server does; the object to store
+        and the warnings to send."""
+        unknown = unknown_fields(obj, CODERUN_SCHEMA)
+        if unknown and validation == "Strict":
+            listed = ", ".join(f'unknown field "{u}"' for u in unknown)
+            raise ApiError(
+                400,
+                "BadRequest",
+                f'.CodeRun in version "v1" cannot be handled as a CodeRun: strict decoding '
+                f"error: {listed}",
+            )
+        stored = prune(apply_defaults(obj, CODERUN_SCHEMA), CODERUN_SCHEMA)
+        causes = validate(stored, CODERUN_SCHEMA)
+        if causes:
+            raise invalid_coderun(name, causes)
+        warnings = [f'unknown field "{u}"' for u in unknown] if validation == "Warn" else []
+        return stored, warnings
+
+    def create(
+        self, ns: str, obj: dict[str, Any], validation: str = "Warn"
+    ) -> tuple[dict[str, Any], list[str]]:
+        if not isinstance(obj, dict):
+            raise ApiError(400, "BadRequest", "the body is not a JSON object")
         name = str((obj.get("metadata") or {}).get("name") or "")
         if not _DNS_LABEL.match(name) or len(name) > 63:
             raise ApiError(
@@ -215,22 +267,46 @@ class CustomObjectRegistry:
             )
         if obj.get("apiVersion") != "agents.platform/v1" or obj.get("kind") != "CodeRun":
             raise ApiError(400, "BadRequest", "the object is not an agents.platform/v1 CodeRun")
+        if validation not in ("Strict", "Warn", "Ignore"):
+            raise ApiError(400, "BadRequest", f"invalid fieldValidation {validation!r}")
+        body = {k: v for k, v in obj.items() if k != "status"}  # status: its subresource only
+        stored, warnings = self.admit(body, name, validation)
         with self.lock:
             if (ns, name) in self.objects:
                 raise ApiError(
                     409, "AlreadyExists", f'coderuns.agents.platform "{name}" already exists', name
                 )
             self.revision += 1
-            stored = json.loads(json.dumps(obj))
             stored["metadata"] = {
-                **stored["metadata"],
+                **obj["metadata"],
                 "namespace": ns,
                 "uid": str(uuid.uuid4()),
                 "resourceVersion": str(self.revision),
                 "creationTimestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             }
             self.objects[(ns, name)] = stored
-            return json.loads(json.dumps(stored))
+            self.warnings += warnings
+            return json.loads(json.dumps(stored)), warnings
+
+    def patch_status(self, ns: str, name: str, patch: Any) -> dict[str, Any]:
+        """A merge patch of ``status`` only (the status subresource ignores everything else)."""
+        if not isinstance(patch, dict):
+            raise ApiError(400, "BadRequest", "a merge patch is a JSON object")
+        with self.lock:
+            current = self.objects.get((ns, name))
+            if current is None:
+                raise ApiError(
+                    404, "NotFound", f'coderuns.agents.platform "{name}" not found', name
+                )
+            status = _merge_patch(current.get("status") or {}, patch.get("status") or {})
+            candidate = {**current, "status": prune(status, CODERUN_SCHEMA["properties"]["status"])}
+            causes = validate(candidate, CODERUN_SCHEMA)
+            if causes:
+                raise invalid_coderun(name, causes)
+            self.revision += 1
+            candidate["metadata"] = {**current["metadata"], "resourceVersion": str(self.revision)}
+            self.objects[(ns, name)] = candidate
+            return json.loads(json.dumps(candidate))
 
     def get(self, ns: str, name: str) -> dict[str, Any]:
         with self.lock:
@@ -319,9 +395,11 @@ def _handler_for(api: KubeApi) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             return
 
-        def _send(self, code: int, body: dict[str, Any]) -> None:
+        def _send(self, code: int, body: dict[str, Any], warnings: list[str] | None = None) -> None:
             payload = json.dumps(body).encode()
             self.send_response(code)
+            for warning in warnings or []:
+                self.send_header("Warning", warning)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
@@ -337,8 +415,9 @@ def _handler_for(api: KubeApi) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self, method: str) -> None:
             parts = urlsplit(self.path)
-            if _CR_ITEM.match(parts.path) or _CR_COLLECTION.match(parts.path):
-                self._handle_coderuns(method, parts.path)
+            coderuns = (_CR_ITEM, _CR_STATUS, _CR_COLLECTION)
+            if any(pattern.match(parts.path) for pattern in coderuns):
+                self._handle_coderuns(method, parts.path, parts.query)
                 return
             item, collection = _ITEM.match(parts.path), _COLLECTION.match(parts.path)
             verb = ("get" if item else "list") if method == "GET" else _VERBS[method]
@@ -399,8 +478,10 @@ def _handler_for(api: KubeApi) -> type[BaseHTTPRequestHandler]:
                 return 200, registry.delete(ns, name)
             raise ApiError(405, "MethodNotAllowed", f"{method} is not supported")
 
-        def _handle_coderuns(self, method: str, path: str) -> None:
-            item, collection = _CR_ITEM.match(path), _CR_COLLECTION.match(path)
+        def _handle_coderuns(self, method: str, path: str, query: str) -> None:
+            status_item = _CR_STATUS.match(path)
+            item = status_item or _CR_ITEM.match(path)
+            collection = _CR_COLLECTION.match(path)
             verb = ("get" if item else "list") if method == "GET" else _VERBS[method]
             body = self._body() if method in {"POST", "PUT", "PATCH"} else None
             api.coderun_requests[verb] += 1
@@ -425,10 +506,14 @@ def _handler_for(api: KubeApi) -> type[BaseHTTPRequestHandler]:
                         f'{ns}:healer" cannot {verb} resource "coderuns" in API group '
                         f'"agents.platform" in the namespace "{ns}"',
                     )
+                validation = parse_qs(query).get("fieldValidation", ["Warn"])[0]
                 if collection and method == "POST":
-                    self._send(201, api.coderuns.create(ns, body))
+                    created, warnings = api.coderuns.create(ns, body, validation)
+                    self._send(201, created, [f'299 - "{w}"' for w in warnings])
                 elif collection and method == "GET":
                     self._send(200, api.coderuns.list(ns))
+                elif status_item and method == "PATCH":
+                    self._send(200, api.coderuns.patch_status(ns, status_item.group(2), body))
                 elif item and method == "GET":
                     self._send(200, api.coderuns.get(ns, item.group(2)))
                 else:

@@ -1,24 +1,41 @@
-"""The kubernetes CodeRun backend: the official client against the local Kubernetes API server,
-alone and behind the spawn stage."""
+"""The kubernetes CodeRun backend: the official client against the local Kubernetes API server
+(which holds CodeRuns to the CRD's schema), alone, behind the spawn stage, and as the place
+completion-check reads CodeRuns back from before it believes an update."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+import urllib3
+from cloudevents.http import CloudEvent
+from completion_fixtures import EXAMPLES, TASK, checker, ci_done, push
+from completion_fixtures import context as completion_context
 from contexts import widgets_context
 from k8s_api import KubeApi
+from kubernetes import client
 
+from functions.completion_check.coderuns import (
+    CodeRunsForbidden,
+    CodeRunsUnavailable,
+    KubernetesCodeRuns,
+)
+from functions.completion_check.effects import FAILURES_KEY
+from functions.spawn.coderun import build_manifest
 from functions.spawn.kube import KubernetesLauncher
 from functions.spawn.launcher import LaunchForbidden, LaunchRejected, LaunchUnavailable
-from functions.spawn.limits import ACTIVE_KEY
+from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
 from functions.spawn.stage import Spawner
+from functions.spawn.target import target_of
+from healer.broker.finish import coderun_update, fix_commit
+from healer.coderun import validate_coderun
 from healer.events import build_event
-from healer.models import (
-    ContextGathered,
-)
+from healer.models import ContextGathered
+from healer.roster import load_roster
+from healer.runtime import Skip
 from healer.services import Services
 from healer.settings import Settings
 from healer.stores.file import FileBlobStore
@@ -28,8 +45,8 @@ from healer.vocabulary import EventType, Stage
 pytestmark = pytest.mark.integration
 
 NS = "cto"
-RECORDED = Path(__file__).resolve().parents[2] / "examples" / "github"  # spawn asks GitHub
 NAME = "healer-acme-widgets-7001-a1"
+GROUP, VERSION, PLURAL = "agents.platform", "v1", "coderuns"
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +61,10 @@ def api(kube_api: KubeApi) -> KubeApi:
     return kube_api
 
 
-def settings_for(url: str) -> Settings:
-    return Settings(coderun_backend="kubernetes", kube_api_url=url, namespace=NS, kube_timeout=2)
+def settings_for(url: str, **more: Any) -> Settings:
+    return Settings(
+        coderun_backend="kubernetes", kube_api_url=url, namespace=NS, kube_timeout=2, **more
+    )
 
 
 @pytest.fixture
@@ -55,12 +74,53 @@ def launcher(api: KubeApi) -> Iterator[KubernetesLauncher]:
     built.close()
 
 
-def manifest(name: str = NAME) -> dict[str, object]:
+@pytest.fixture
+def raw(api: KubeApi) -> Iterator[client.CustomObjectsApi]:
+    """The plain client, for objects Healer would never send."""
+    configuration = client.Configuration()
+    configuration.host = api.url
+    configuration.retries = urllib3.Retry(total=0)
+    api_client = client.ApiClient(configuration)
+    yield client.CustomObjectsApi(api_client)
+    api_client.close()
+
+
+def manifest(name: str = NAME) -> dict[str, Any]:
+    """What spawn builds, under another name when asked."""
+    built = build_manifest(
+        target_of(widgets_context()),
+        load_roster().specialists["rex"],
+        namespace=NS,
+        service="healer",
+        cli="claude",
+        model="m-1",
+        prompt="Fix it.",
+        start_sha="3f786850e387550fdab836ed7e6dc881de23001b",
+    )
+    built["metadata"]["name"] = name
+    return built
+
+
+def legacy_manifest() -> dict[str, Any]:
+    """The CodeRun Healer wrote before it had a contract: fields the CRD does not have, a
+    string taskId, and none of the required service/docs/working-directory fields."""
     return {
         "apiVersion": "agents.platform/v1",
         "kind": "CodeRun",
-        "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "healer"}},
-        "spec": {"taskId": "acme-widgets-7001", "attempt": 1, "prompt": "Fix it."},
+        "metadata": {"name": NAME, "labels": {"app.kubernetes.io/managed-by": "healer"}},
+        "spec": {
+            "taskId": "acme-widgets-7001",
+            "attempt": 1,
+            "repositoryUrl": "https://github.com/acme/widgets",
+            "branch": "feature/parser",
+            "agent": "rex",
+            "githubApp": "5DLabs-Rex",
+            "cli": "claude",
+            "model": "m-1",
+            "failureType": "rust_test",
+            "prompt": "Fix it.",
+            "promptRef": {"blobKey": "repos/acme/widgets/runs/7001/attempt-1/prompt-1.md"},
+        },
     }
 
 
@@ -70,10 +130,88 @@ def test_create_then_a_second_create_is_already_there(
     first = launcher.launch(manifest())
     assert first.created and first.location == f"kubernetes:{NS}/coderuns/{NAME}"
     stored = api.coderuns.get(NS, NAME)
-    assert stored["metadata"]["namespace"] == NS and stored["spec"]["prompt"] == "Fix it."
+    sent = manifest()["spec"]
+    # nothing pruned: the API server keeps every field, and fills the CRD's defaults
+    assert {k: v for k, v in stored["spec"].items() if k in sent} == sent
+    assert stored["spec"]["continueSession"] is False and stored["spec"]["docsBranch"] == "main"
+    assert stored["metadata"]["namespace"] == NS and api.coderuns.warnings == []
     again = launcher.launch(manifest())
     assert not again.created and again.name == NAME
     assert api.coderun_requests["create"] == 2 and len(api.coderuns.objects) == 1
+
+
+def test_the_legacy_coderun_is_refused_under_strict_field_validation(
+    api: KubeApi, launcher: KubernetesLauncher
+) -> None:
+    with pytest.raises(LaunchRejected) as caught:
+        launcher.launch(legacy_manifest())
+    message = str(caught.value)
+    assert caught.value.status == 422 and "(400)" in message and "strict decoding error" in message
+    for field in ("spec.attempt", "spec.branch", "spec.prompt", "spec.promptRef"):
+        assert f'unknown field "{field}"' in message
+    assert api.coderuns.objects == {}
+
+
+def test_the_legacy_coderun_is_invalid_even_once_its_unknown_fields_are_dropped(
+    api: KubeApi, raw: client.CustomObjectsApi
+) -> None:
+    with pytest.raises(client.ApiException) as caught:
+        raw.create_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, legacy_manifest())
+    assert caught.value.status == 422
+    body = json.loads(caught.value.body)
+    assert body["reason"] == "Invalid" and body["details"]["kind"] == "CodeRun"
+    causes = {(c["field"], c["reason"]) for c in body["details"]["causes"]}
+    assert causes == {
+        ("spec.taskId", "FieldValueTypeInvalid"),
+        ("spec.service", "FieldValueRequired"),
+        ("spec.docsRepositoryUrl", "FieldValueRequired"),
+        ("spec.workingDirectory", "FieldValueRequired"),
+    }
+    assert "spec.taskId in body must be of type integer" in body["message"]
+
+
+def test_unknown_fields_are_pruned_with_a_warning_without_strict_validation(
+    api: KubeApi, raw: client.CustomObjectsApi
+) -> None:
+    body = manifest()
+    body["spec"]["prompt"] = "dropped"
+    body["spec"]["cliConfig"]["unknown"] = 1
+    raw.create_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, body)
+    stored = api.coderuns.get(NS, NAME)
+    assert "prompt" not in stored["spec"] and "unknown" not in stored["spec"]["cliConfig"]
+    assert sorted(api.coderuns.warnings) == [
+        'unknown field "spec.cliConfig.unknown"',
+        'unknown field "spec.prompt"',
+    ]
+
+
+def test_a_value_outside_an_enum_and_a_wrong_type_are_invalid(
+    api: KubeApi, raw: client.CustomObjectsApi
+) -> None:
+    body = manifest()
+    body["spec"]["runType"] = "fix"
+    body["spec"]["env"]["HEALER_ATTEMPT"] = 1
+    with pytest.raises(client.ApiException) as caught:
+        raw.create_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, body)
+    causes = {c["field"]: c for c in json.loads(caught.value.body)["details"]["causes"]}
+    assert causes["spec.runType"]["reason"] == "FieldValueNotSupported"
+    assert '"remediate"' in causes["spec.runType"]["message"]
+    assert causes["spec.env.HEALER_ATTEMPT"]["reason"] == "FieldValueTypeInvalid"
+
+
+def test_status_is_written_only_through_its_subresource(
+    api: KubeApi, raw: client.CustomObjectsApi
+) -> None:
+    body = {**manifest(), "status": {"phase": "Succeeded"}}
+    raw.create_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, body)
+    assert "status" not in api.coderuns.get(NS, NAME)
+    patch = {"status": {"phase": "Succeeded", "commits": ["abc"], "workCompleted": True}}
+    raw.patch_namespaced_custom_object_status(GROUP, VERSION, NS, PLURAL, NAME, patch)
+    assert api.coderuns.get(NS, NAME)["status"] == {"phase": "Succeeded", "workCompleted": True}
+    with pytest.raises(client.ApiException) as caught:
+        bad = {"status": {"workCompleted": "yes"}}
+        raw.patch_namespaced_custom_object_status(GROUP, VERSION, NS, PLURAL, NAME, bad)
+    assert caught.value.status == 422
 
 
 def test_an_outage_is_retryable(api: KubeApi, launcher: KubernetesLauncher) -> None:
@@ -108,7 +246,7 @@ def test_missing_rbac_says_what_to_grant(api: KubeApi, launcher: KubernetesLaunc
     )
 
 
-def test_an_invalid_object_is_a_permanent_rejection(
+def test_an_invalid_name_is_a_permanent_rejection(
     api: KubeApi, launcher: KubernetesLauncher
 ) -> None:
     with pytest.raises(LaunchRejected) as caught:
@@ -120,11 +258,20 @@ def context() -> ContextGathered:
     return widgets_context(excerpt="test parser::nested ... FAILED")
 
 
+def k8s_services(url: str, tmp_path: Path, **more: Any) -> Services:
+    settings = settings_for(
+        url,
+        github_recorded_dir=str(EXAMPLES),
+        github_pushes_dir=str(tmp_path / "pushes"),
+        **more,
+    )
+    return Services(settings, state=MemoryStateStore(), blobs=FileBlobStore(tmp_path / "blobs"))
+
+
 def test_the_stage_creates_the_coderun_once_and_rolls_back_on_an_outage(
     api: KubeApi, tmp_path: Path
 ) -> None:
-    settings = replace(settings_for(api.url), github_recorded_dir=str(RECORDED))
-    services = Services(settings, state=MemoryStateStore(), blobs=FileBlobStore(tmp_path))
+    services = k8s_services(api.url, tmp_path)
     spawner = Spawner(services)
     event = build_event(
         EventType.CONTEXT_GATHERED,
@@ -143,9 +290,117 @@ def test_the_stage_creates_the_coderun_once_and_rolls_back_on_an_outage(
     assert first["id"] == again["id"]
     assert first.get_data()["launched_to"] == f"kubernetes:{NS}/coderuns/{NAME}"
     stored = api.coderuns.get(NS, NAME)
+    validate_coderun(stored)  # what the API server keeps is still the contract's object
     assert stored["metadata"]["labels"]["healer.dev/agent"] == "rex"
-    assert stored["spec"]["githubApp"] == "5DLabs-Rex" and stored["spec"]["branch"] == (
-        "feature/parser"
+    assert stored["metadata"]["labels"]["app.kubernetes.io/name"] == "healer"
+    spec = stored["spec"]
+    assert (spec["githubApp"], spec["runType"], spec["service"]) == (
+        "5DLabs-Rex",
+        "remediate",
+        "healer",
     )
-    assert stored["spec"]["prompt"].startswith("You are Rex")
+    assert spec["env"]["HEALER_TARGET_BRANCH"] == "feature/parser"
+    assert spec["promptModification"].startswith("You are Rex")
+    assert api.coderuns.warnings == []  # nothing was dropped
     assert len(api.coderuns.objects) == 1 and services.state.get(ACTIVE_KEY) == "1"
+
+
+# completion-check, Kubernetes backend: an update counts only for the CodeRun as stored.
+
+
+def started(api: KubeApi, tmp_path: Path, **more: Any) -> Services:
+    """spawn (through the Kubernetes API) started attempt 1 of the widgets task."""
+    services = k8s_services(api.url, tmp_path, **more)
+    event = build_event(
+        EventType.CONTEXT_GATHERED,
+        Stage.GATHER,
+        completion_context(),
+        key=(TASK, 1),
+        repository="acme/widgets",
+        run_id=7001,
+    )
+    assert Spawner(services)(event)["type"] == EventType.REMEDIATION_STARTED
+    return services
+
+
+def set_phase(raw: client.CustomObjectsApi, name: str, phase: str, **status: Any) -> None:
+    body = {"status": {"phase": phase, **status}}
+    raw.patch_namespaced_custom_object_status(GROUP, VERSION, NS, PLURAL, name, body)
+
+
+def update(api: KubeApi, name: str, phase: str) -> CloudEvent:
+    """The ApiServerSource event claiming ``name`` reached ``phase``."""
+    stored = api.coderuns.objects.get((NS, name)) or {**manifest(name)}
+    return coderun_update(stored, phase, message="claimed")
+
+
+def test_a_coderun_the_api_server_says_succeeded_is_decided_with_commits_from_github(
+    api: KubeApi, raw: client.CustomObjectsApi, tmp_path: Path
+) -> None:
+    services = started(api, tmp_path)
+    push(services, fix_commit(NAME))  # the agent pushed its fix
+    set_phase(raw, NAME, "Succeeded", message="fixed the parser", workCompleted=True)
+    check = checker(services)
+    check.coderuns = KubernetesCodeRuns.from_settings(services.settings)
+    waiting = check(update(api, NAME, "Succeeded"))
+    assert isinstance(waiting, Skip) and "waiting for CI" in waiting.reason
+    agent = services.state.get_json(f"task:{TASK}")["attempts"][0]["agent_result"]
+    assert agent["commits"] == [fix_commit(NAME)] and agent["message"] == "fixed the parser"
+    reply = check(ci_done())
+    assert isinstance(reply, CloudEvent) and reply["type"] == EventType.REMEDIATION_SUCCEEDED
+    assert services.state.get(ACTIVE_KEY) == "0"
+
+
+def _unchanged(services: Services) -> None:
+    assert services.state.get(ACTIVE_KEY) == "1"
+    assert services.state.get(FAILURES_KEY) is None and services.state.get(BREAKER_KEY) is None
+    entry = services.state.get_json(f"task:{TASK}")["attempts"][0]
+    assert entry.get("agent_result") is None and not entry.get("outcome")
+
+
+def test_forged_failure_updates_move_neither_the_breaker_nor_the_slots(
+    api: KubeApi, raw: client.CustomObjectsApi, tmp_path: Path
+) -> None:
+    services = started(api, tmp_path, breaker_threshold=2)
+    foreign = manifest("someone-elses-run")
+    foreign["metadata"]["labels"] = {"app.kubernetes.io/name": "other"}
+    raw.create_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, foreign)
+    twin = manifest("healer-acme-widgets-7001-twin")  # Healer's labels, not the attempt's name
+    raw.create_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, twin)
+    set_phase(raw, "someone-elses-run", "Failed")
+    set_phase(raw, "healer-acme-widgets-7001-twin", "Failed")
+    check = checker(services)
+    check.coderuns = KubernetesCodeRuns.from_settings(services.settings)
+    outside = update(api, NAME, "Failed")
+    outside.get_data()["metadata"]["namespace"] = "elsewhere"
+    forged = [
+        update(api, "healer-acme-widgets-7001-ghost", "Failed"),  # does not exist
+        update(api, "someone-elses-run", "Failed"),  # not Healer's
+        update(api, "healer-acme-widgets-7001-twin", "Failed"),  # not the attempt's CodeRun
+        update(api, NAME, "Failed"),  # the API server says it is still running
+        outside,  # another namespace
+    ]
+    reasons = []
+    for event in forged:
+        reply = check(event)
+        assert isinstance(reply, Skip), reply
+        reasons.append(reply.reason)
+    assert "does not exist" in reasons[0] and "is not Healer's" in reasons[1]
+    assert f"runs CodeRun {NAME}" in reasons[2] and "without a phase, not Failed" in reasons[3]
+    assert "outside namespace cto" in reasons[4]
+    _unchanged(services)
+
+
+def test_reading_coderuns_back_during_an_outage_is_retryable(api: KubeApi, tmp_path: Path) -> None:
+    services = started(api, tmp_path)
+    check = checker(services)
+    check.coderuns = KubernetesCodeRuns.from_settings(services.settings)
+    api.outage = "unavailable"
+    with pytest.raises(CodeRunsUnavailable) as caught:
+        check(update(api, NAME, "Failed"))
+    assert caught.value.status == 503
+    api.outage = None
+    api.forbidden_coderun_verbs = {"get"}
+    with pytest.raises(CodeRunsForbidden, match="verb 'get' on coderuns"):
+        check(update(api, NAME, "Failed"))
+    _unchanged(services)

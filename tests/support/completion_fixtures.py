@@ -1,5 +1,6 @@
-"""Attempts started by the real spawn stage (outbox, memory state, blob folder), and the
-events that finish them, as the cluster would send them."""
+"""Attempts started by the real spawn stage (outbox, memory state, blob folder, recorded GitHub
+with a push ledger), and the events that finish them, as the cluster would send them; the
+simulated agent's commit goes into the ledger, where completion-check asks GitHub for it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from functions.completion_check.stage import CompletionChecker
 from functions.spawn.stage import Spawner
 from healer.broker.finish import ci_event, coderun_update, fix_commit, read_outbox
 from healer.events import build_event
+from healer.github.pushes import PushLedger
 from healer.models import (
     ContextGathered,
     FailureClassified,
@@ -29,20 +31,28 @@ from healer.vocabulary import Action, Category, EventType, FailureType, Stage
 TASK = "acme-widgets-7001"
 REPO = "acme/widgets"
 BRANCH = "feature/parser"
+HEAD = "3f786850e387550fdab836ed7e6dc881de23001b"  # the branch's recorded head
 STARTED = "2025-01-02T03:00:00Z"
-RECORDED = Path(__file__).resolve().parents[2] / "examples" / "github"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "github"
 
 
 def services(tmp_path: Path, **settings: Any) -> Services:
+    """Outbox, memory state, blob folder, and GitHub as recorded plus what was pushed."""
+    configured: dict[str, Any] = {
+        "coderun_outbox": str(tmp_path / "outbox"),
+        "github_recorded_dir": str(EXAMPLES),
+        "github_pushes_dir": str(tmp_path / "pushes"),
+        **settings,
+    }
     return Services(
-        Settings(
-            coderun_outbox=str(tmp_path / "outbox"),
-            github_recorded_dir=str(RECORDED),  # spawn asks GitHub about the branch
-            **settings,
-        ),
+        Settings(**configured),
         state=MemoryStateStore(),
         blobs=FileBlobStore(tmp_path / "blobs"),
     )
+
+
+def ledger(services: Services) -> PushLedger:
+    return PushLedger(services.settings.github_pushes_dir)
 
 
 def context(attempt: int = 1, agent: str = "rex") -> ContextGathered:
@@ -99,13 +109,26 @@ def coderun(services: Services, attempt: int = 1) -> dict[str, Any]:
     return read_outbox(services.settings.coderun_outbox, f"healer-{TASK}-a{attempt}")
 
 
+def push(services: Services, sha: str, *, base: str = HEAD, message: str = "fix") -> None:
+    """Someone (the agent) pushes ``sha`` onto the fix branch, as GitHub will then show it."""
+    ledger(services).push(REPO, BRANCH, sha=sha, base=base, message=message)
+
+
 def agent_done(
-    services: Services, attempt: int = 1, phase: str = "Succeeded", **status: Any
+    services: Services,
+    attempt: int = 1,
+    phase: str = "Succeeded",
+    *,
+    pushed: bool = True,
+    message: str = "",
+    sha: str = "",
 ) -> CloudEvent:
+    """The CodeRun's update; a Succeeded agent first pushes its commit (unless ``pushed`` is
+    False: it pushed nothing)."""
     name = f"healer-{TASK}-a{attempt}"
-    if phase == "Succeeded":
-        status.setdefault("commits", [fix_commit(name)])
-    return coderun_update(coderun(services, attempt), phase, **status)
+    if phase == "Succeeded" and pushed:
+        push(services, sha or fix_commit(name), message=message or "fix")
+    return coderun_update(coderun(services, attempt), phase, message=message)
 
 
 def ci_done(attempt: int = 1, conclusion: str = "success", sha: str = "") -> CloudEvent:

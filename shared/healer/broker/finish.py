@@ -1,34 +1,41 @@
-"""Finishing CodeRuns without a cluster: the events a cluster would send when an agent ends.
+"""Finishing CodeRuns without a cluster: what a cluster (and the agent) would do when it ends.
 
 A CodeRun update is what Knative's ApiServerSource (mode ``Resource``) sends: type
 ``dev.knative.apiserver.resource.update``, subject ``/apis/agents.platform/v1/namespaces/<ns>/
-coderuns/<name>``, data the whole object with its ``status``. The CI result is a GitHub
-``workflow_run`` completed delivery on the fix branch, as Argo Events forwards it, signed
-with the webhook secret when one is configured (completion-check then refuses unsigned ones).
-Both go into a broker like any other event: in-process (replay) or to ``healer dev``'s ingress.
+coderuns/<name>``, data the whole object with a ``status`` of the CRD's fields (phase, message,
+finishedAt, workCompleted…; no commit list). What the agent pushed is GitHub's to say: offline,
+the simulated agent pushes its commit into the recorded GitHub's push ledger
+(:class:`~healer.github.pushes.PushLedger`), onto the branch and from the start commit its
+CodeRun's ``env`` names, exactly as a real agent would read them. The CI result is a GitHub
+``workflow_run`` completed delivery on that branch, as Argo Events forwards it, signed with the
+webhook secret when one is configured (completion-check then refuses unsigned ones). Both go
+into a broker like any other event: in-process (replay) or to ``healer dev``'s ingress.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from cloudevents.http import CloudEvent
 
+from healer import coderun as contract
 from healer.broker.replay import to_cloudevent
 from healer.errors import InvalidInput
 from healer.vocabulary import EventType
 
 if TYPE_CHECKING:
     from healer.broker.hops import Hop
+    from healer.github.pushes import PushLedger
+    from healer.settings import Settings
     from healer.stores.state import StateStore
 
 APISERVER = "https://kubernetes.default.svc"
-PHASES = ("Succeeded", "Failed")
+PHASES = contract.TERMINAL_PHASES
 AgentOutcome = Literal["succeeded", "failed"]
 
 
@@ -59,16 +66,49 @@ def fix_commit(coderun_name: str) -> str:
     return _digest("commit", coderun_name)
 
 
+def agent_env(coderun: Mapping[str, Any]) -> dict[str, str]:
+    """The CodeRun's ``spec.env``: what the agent is told about its task."""
+    spec = coderun.get("spec")
+    env = spec.get("env") if isinstance(spec, dict) else None
+    return {str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {}
+
+
+def ledger_for(settings: Settings) -> PushLedger | None:
+    """The push ledger the recorded GitHub serves, when GitHub is the recorded one."""
+    if not settings.github_recorded_dir or not settings.github_pushes_dir:
+        return None
+    from healer.github.pushes import PushLedger
+
+    return PushLedger(settings.github_pushes_dir)
+
+
+def push_fix(pushes: PushLedger, coderun: Mapping[str, Any], message: str) -> str:
+    """The simulated agent's push: one commit on its target branch, from its start commit."""
+    env = agent_env(coderun)
+    name = str((coderun.get("metadata") or {}).get("name") or "")
+    repository = env.get(contract.ENV_REPOSITORY, "")
+    branch = env.get(contract.ENV_TARGET_BRANCH, "")
+    if not name or not repository or not branch:
+        raise InvalidInput(
+            f"CodeRun {name or '?'} names no repository and target branch in its env "
+            f"({contract.ENV_REPOSITORY}, {contract.ENV_TARGET_BRANCH})"
+        )
+    sha = fix_commit(name)
+    pushes.push(
+        repository, branch, sha=sha, base=env.get(contract.ENV_START_SHA, ""), message=message
+    )
+    return sha
+
+
 def coderun_update(
     coderun: Mapping[str, Any],
     phase: str,
     *,
-    summary: str = "",
     message: str = "",
-    commits: Sequence[str] | None = None,
     pull_request_url: str = "",
 ) -> CloudEvent:
-    """The ApiServerSource event for ``coderun`` reaching ``phase``."""
+    """The ApiServerSource event for ``coderun`` reaching ``phase``; the status has only the
+    CRD's fields (checked against the contract)."""
     if phase not in PHASES:
         raise InvalidInput(f"phase {phase!r} is not one of {', '.join(PHASES)}")
     obj = copy.deepcopy(dict(coderun))
@@ -78,16 +118,16 @@ def coderun_update(
     namespace = str(metadata.get("namespace") or "default")
     if not name:
         raise InvalidInput("the CodeRun has no metadata.name")
-    status: dict[str, Any] = {"phase": phase, "completionTime": _now()}
-    if summary:
-        status["summary"] = summary
-    if message:
-        status["message"] = message
-    if commits is not None:
-        status["commits"] = list(commits)
-    if pull_request_url:
-        status["pullRequestUrl"] = pull_request_url
-    obj["status"] = status
+    now = _now()
+    status = contract.CodeRunStatus(
+        phase=phase,
+        message=message or None,
+        lastUpdate=now,
+        finishedAt=now,
+        workCompleted=phase == "Succeeded",
+        pullRequestUrl=pull_request_url or None,
+    )
+    obj["status"] = status.model_dump(mode="json", exclude_none=True)
     attributes = {
         "type": EventType.APISERVER_UPDATE.value,
         "source": APISERVER,
@@ -156,51 +196,54 @@ def ci_event(
     return to_cloudevent(delivery, secret=secret)
 
 
-def _repository(coderun: Mapping[str, Any]) -> str:
-    annotations = (coderun.get("metadata") or {}).get("annotations") or {}
-    repo = str(annotations.get("healer.dev/repository") or "")
-    if not repo:
-        url = str((coderun.get("spec") or {}).get("repositoryUrl") or "")
-        repo = url.removeprefix("https://github.com/")
-    return repo
-
-
 def finish_events(
-    coderun: Mapping[str, Any], phase: str, *, ci: str = "", summary: str = "", secret: str = ""
+    coderun: Mapping[str, Any],
+    phase: str,
+    *,
+    ci: str = "",
+    summary: str = "",
+    secret: str = "",
+    pushes: PushLedger | None = None,
 ) -> list[CloudEvent]:
-    """CI's result first (when given), then the CodeRun's update: CI is recorded against the
-    attempt still running, and the update then decides it."""
+    """The agent's push (Succeeded, given a ledger), CI's result (when given), then the
+    CodeRun's update: CI is recorded against the attempt still running, and the update then
+    decides it. Without a ledger nothing is pushed, and a Succeeded run counts as having
+    pushed nothing."""
     name = str((coderun.get("metadata") or {}).get("name") or "")
-    branch = str((coderun.get("spec") or {}).get("branch") or "")
+    env = agent_env(coderun)
+    repository = env.get(contract.ENV_REPOSITORY, "")
+    branch = env.get(contract.ENV_TARGET_BRANCH, "")
+    message = summary or (
+        f"{phase.lower()} locally"
+        if phase == "Succeeded"
+        else "the agent could not fix the failure"
+    )
     sha = fix_commit(name)
+    if phase == "Succeeded" and pushes is not None:
+        sha = push_fix(pushes, coderun, message)
     events = []
     if ci:
-        events.append(ci_event(_repository(coderun), branch, sha, ci, key=name, secret=secret))
-    pushed = [sha] if phase == "Succeeded" else None
-    message = "" if phase == "Succeeded" else (summary or "the agent could not fix the failure")
-    events.append(
-        coderun_update(
-            coderun,
-            phase,
-            summary=summary or f"{phase.lower()} locally",
-            message=message,
-            commits=pushed,
-        )
-    )
+        events.append(ci_event(repository, branch, sha, ci, key=name, secret=secret))
+    events.append(coderun_update(coderun, phase, message=message))
     return events
 
 
 def agent_outcome_events(
-    started: Mapping[str, Any], outcome: AgentOutcome, state: StateStore, *, secret: str = ""
+    started: Mapping[str, Any],
+    outcome: AgentOutcome,
+    state: StateStore,
+    *,
+    secret: str = "",
+    pushes: PushLedger | None = None,
 ) -> list[CloudEvent]:
     """What a cluster would send after ``remediation.started``, for the demo's chosen outcome:
-    an agent run succeeds (CI passes on its commit) or fails (no commit, no CI); a GitHub
-    re-run (no agent) passes or fails CI on the task's branch."""
+    an agent run succeeds (pushes a commit, CI passes on it) or fails (no commit, no CI); a
+    GitHub re-run (no agent) passes or fails CI on the task's branch."""
     launched = str(started.get("launched_to") or "")
     if started.get("coderun_name") and launched and Path(launched).is_file():
         coderun = read_outbox(Path(launched).parent, str(started["coderun_name"]))
         if outcome == "succeeded":
-            return finish_events(coderun, "Succeeded", ci="success", secret=secret)
+            return finish_events(coderun, "Succeeded", ci="success", secret=secret, pushes=pushes)
         return finish_events(coderun, "Failed")
     record = state.get_json(f"task:{started.get('task_id')}")
     branch = str(record.get("branch") or "") if isinstance(record, dict) else ""
@@ -221,6 +264,7 @@ def play_outcomes(
     *,
     limit: int = 20,
     secret: str = "",
+    pushes: PushLedger | None = None,
 ) -> list[Hop]:
     """After every ``remediation.started`` in ``hops`` (and in the hops that follow), publish
     the agent's outcome; the hops that made, in order."""
@@ -236,7 +280,8 @@ def play_outcomes(
         if hop.reply_id in seen:
             continue
         seen.add(hop.reply_id)
-        for event in agent_outcome_events(event_data(hop.reply), outcome, state, secret=secret):
+        started = event_data(hop.reply)
+        for event in agent_outcome_events(started, outcome, state, secret=secret, pushes=pushes):
             new = publish(event)
             out += new
             pending += new

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 MANIFESTS = Path("knative") / "base"
 RECORDED_GITHUB = Path("examples") / "github"
+PUSHES = "github-pushes"
+DEFAULT_PUSHES = Path(".healer") / PUSHES
 
 
 def offline_settings(settings: Settings, root: Path, blob_dir: str | None = None) -> Settings:
@@ -36,6 +38,11 @@ def offline_settings(settings: Settings, root: Path, blob_dir: str | None = None
     has_credentials = settings.github_token or (settings.github_app_id and settings.private_key())
     if not settings.github_recorded_dir and not has_credentials:
         settings = replace(settings, github_recorded_dir=str(root / RECORDED_GITHUB))
+    if settings.github_recorded_dir and not settings.github_pushes_dir:
+        # What the offline tools "push" (healer finish, replay --agent-outcome): beside the
+        # scratch blobs for one replay, else where healer dev and healer finish both see it.
+        pushes = Path(blob_dir) / PUSHES if blob_dir is not None else DEFAULT_PUSHES
+        settings = replace(settings, github_pushes_dir=str(pushes))
     return settings
 
 

@@ -15,7 +15,7 @@ import httpx
 
 from healer.errors import InvalidInput
 from healer.github.auth import AnonymousAuth, AppAuth, Auth, TokenAuth
-from healer.github.exceptions import LogUnavailable, NotFound
+from healer.github.exceptions import GitHubError, LogUnavailable, NotFound
 from healer.github.pagination import PER_PAGE
 from healer.github.session import (
     DEFAULT_API_URL,
@@ -49,7 +49,12 @@ class GitHubClient(GitHubSession):
         if settings.github_recorded_dir:
             from healer.github.recorded import RecordedTransport
 
-            transport = RecordedTransport(settings.github_recorded_dir)
+            pushes = None
+            if settings.github_pushes_dir:
+                from healer.github.pushes import PushLedger
+
+                pushes = PushLedger(settings.github_pushes_dir)
+            transport = RecordedTransport(settings.github_recorded_dir, pushes)
             auth = AnonymousAuth()
         elif settings.github_app_id and settings.github_installation_id and settings.private_key():
             auth = AppAuth(
@@ -150,6 +155,33 @@ class GitHubClient(GitHubSession):
         return self._get(
             f"/repos/{_repo(repo)}/compare/{quote(base, safe='/')}...{quote(head, safe='/')}"
         )
+
+    def commits_since(self, repo: str, base: str, head: str) -> list[str]:
+        """SHAs of the commits on ``head`` (a branch) that ``base`` (a SHA) lacks, oldest
+        first: what was pushed since ``base``. GitHub lists at most 250; when there are more
+        the newest are kept, so the last SHA is always the branch's head. ``NotFound`` when
+        the branch (or the base commit) does not exist."""
+        data = self.compare(repo, base, head)
+        commits = data.get("commits")
+        if not isinstance(commits, list):
+            raise GitHubError(f"compare {base[:12]}...{head} answered no commit list")
+        shas = [str(c["sha"]) for c in commits if isinstance(c, dict) and c.get("sha")]
+        total = data.get("total_commits")
+        if isinstance(total, int) and total > len(shas):
+            head_sha = str((self.get_branch(repo, head).get("commit") or {}).get("sha") or "")
+            if head_sha and (not shas or shas[-1] != head_sha):
+                shas.append(head_sha)
+        return shas
+
+    def list_commits(
+        self, repo: str, *, sha: str, since: str = "", limit: int = 250
+    ) -> list[dict[str, Any]]:
+        """Commits reachable from ``sha`` (a branch or SHA), newest first; with ``since`` (ISO
+        8601) only those committed at or after it. Paginated up to ``limit``."""
+        params: dict[str, str | int] = {"sha": sha}
+        if since:
+            params["since"] = since
+        return self._paginate(f"/repos/{_repo(repo)}/commits", params, limit=limit)
 
     def list_check_runs(self, repo: str, ref: str) -> list[dict[str, Any]]:
         return self._paginate(

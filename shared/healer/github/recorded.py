@@ -5,7 +5,8 @@
 log (``/actions/jobs/{id}/logs``) answers 302 to a separate host, as GitHub does, which then
 serves ``<root>/.../actions/jobs/{id}/logs.txt``. A missing file is a 404. Writes (POST, PATCH,
 PUT, DELETE) never reach GitHub: they are kept in :attr:`RecordedTransport.writes` and
-acknowledged with 201 so the pipeline can run to its end.
+acknowledged with 201 so the pipeline can run to its end. With a :class:`PushLedger`, the
+commits the offline tools pushed are answered first (branches, commits, compares, commit lists).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from healer.github.pushes import PushLedger
 
 LOG_HOST = "logs.recorded.invalid"
 _NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
@@ -33,10 +36,20 @@ class RecordedWrite:
 class RecordedTransport(httpx.BaseTransport):
     """An httpx transport answering from files laid out by API path."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, pushes: PushLedger | None = None) -> None:
         self.root = Path(root).resolve()
+        self.pushes = pushes
         self.writes: list[RecordedWrite] = []
         self._lock = threading.Lock()
+
+    def _recorded(self, path: str) -> Any:
+        found = self._file(path, ".json")
+        if found is None:
+            return None
+        try:
+            return json.loads(found.read_bytes())
+        except ValueError:
+            return None
 
     def _file(self, path: str, suffix: str) -> Path | None:
         relative = path.strip("/")
@@ -58,6 +71,10 @@ class RecordedTransport(httpx.BaseTransport):
             )
         if request.method != "GET":
             return self._write(request)
+        if self.pushes is not None:
+            pushed = self.pushes.answer(path, dict(request.url.params), self._recorded)
+            if pushed is not None:
+                return _json(*pushed)
         if path.endswith("/logs") and "/actions/jobs/" in path:
             if self._file(path, ".txt") is None:
                 return _json(404, _NOT_FOUND)

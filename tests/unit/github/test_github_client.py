@@ -351,3 +351,74 @@ def test_from_settings_picks_recorded_then_app_then_token_then_anonymous(tmp_pat
     assert isinstance(token_client.auth, TokenAuth)
     assert token_client._timeout.read == 4.0
     assert isinstance(anonymous.auth, AnonymousAuth)
+
+
+def _commit(sha: str) -> dict[str, object]:
+    return {"sha": sha, "commit": {"message": "m"}, "parents": []}
+
+
+def test_commits_since_compares_the_start_with_the_branch(
+    client: GitHubClient, router: Router
+) -> None:
+    start = "3f786850e387550fdab836ed7e6dc881de23001b"
+    answer = {
+        "status": "ahead",
+        "ahead_by": 2,
+        "total_commits": 2,
+        "commits": [_commit("a" * 40), _commit("b" * 40)],
+    }
+    router.add(
+        "GET", f"{API}/repos/acme/widgets/compare/{start}...feature/parser", answer_of(answer)
+    )
+    assert client.commits_since("acme/widgets", start, "feature/parser") == ["a" * 40, "b" * 40]
+    assert router.requests[0].url.path.endswith(f"/compare/{start}...feature/parser")
+
+
+def test_commits_since_keeps_the_branch_head_last_when_github_cuts_the_list(
+    client: GitHubClient, router: Router
+) -> None:
+    answer = {"status": "ahead", "total_commits": 300, "commits": [_commit("a" * 40)]}
+    router.add("GET", f"{API}/repos/acme/widgets/compare/{'0' * 40}...topic", answer_of(answer))
+    head = {"name": "topic", "commit": _commit("f" * 40)}
+    router.add("GET", f"{API}/repos/acme/widgets/branches/topic", answer_of(head))
+    assert client.commits_since("acme/widgets", "0" * 40, "topic") == ["a" * 40, "f" * 40]
+
+
+def test_commits_since_an_unknown_branch_is_not_found_and_a_bad_answer_an_error(
+    client: GitHubClient, router: Router
+) -> None:
+    with pytest.raises(NotFound):
+        client.commits_since("acme/widgets", "0" * 40, "gone")
+    router.add("GET", f"{API}/repos/acme/widgets/compare/{'0' * 40}...odd", answer_of({}))
+    with pytest.raises(GitHubError, match="no commit list"):
+        client.commits_since("acme/widgets", "0" * 40, "odd")
+
+
+def test_list_commits_filters_by_branch_and_time_and_paginates(
+    client: GitHubClient, router: Router
+) -> None:
+    page2 = f"{API}/repositories/1/commits?sha=topic&page=2"
+    router.add(
+        "GET",
+        f"{API}/repos/acme/widgets/commits",
+        httpx.Response(200, json=[_commit("b" * 40)], headers={"link": f'<{page2}>; rel="next"'}),
+    )
+    router.add("GET", page2, answer_of([_commit("a" * 40)]))
+    found = client.list_commits("acme/widgets", sha="topic", since="2025-01-02T03:00:00Z")
+    assert [c["sha"] for c in found] == ["b" * 40, "a" * 40]
+    params = router.requests[0].url.params
+    assert (params["sha"], params["since"], params["per_page"]) == (
+        "topic",
+        "2025-01-02T03:00:00Z",
+        "100",
+    )
+
+
+def test_a_compare_outage_is_retryable(client: GitHubClient, router: Router) -> None:
+    router.add("GET", f"{API}/repos/acme/widgets/compare/{'0' * 40}...topic", httpx.Response(502))
+    with pytest.raises(GitHubUnavailable):
+        client.commits_since("acme/widgets", "0" * 40, "topic")
+
+
+def answer_of(body: object) -> httpx.Response:
+    return httpx.Response(200, json=body)

@@ -75,9 +75,9 @@ def test_a_pr_whose_head_is_the_default_branch_gets_a_branch_of_its_own(
     )
     data = started(services, context)
     assert (data["branch"], data["base_branch"]) == (FIX_BRANCH, "main")
-    spec = manifest(tmp_path)["spec"]
-    assert spec["branch"] == FIX_BRANCH and spec["baseBranch"] == "main"
-    assert "pullRequest" not in spec  # the fix comes as a new PR, not pushed into #42
+    env = manifest(tmp_path)["spec"]["env"]
+    assert env["HEALER_TARGET_BRANCH"] == FIX_BRANCH and env["HEALER_BASE_BRANCH"] == "main"
+    assert "HEALER_PULL_REQUEST" not in env  # the fix comes as a new PR, not pushed into #42
     text = prompt(services, data)
     assert f"Push to the branch `{FIX_BRANCH}`" in text and "branch `main`" not in text
     # completion-check matches CI on the new branch, and the window holds it
@@ -98,7 +98,9 @@ def test_a_context_lying_about_the_default_branch_is_caught_by_github(
     )
     data = started(services, context)
     assert (data["branch"], data["base_branch"]) == (FIX_BRANCH, "trunk")
-    assert f"{REPO}/branches/trunk" not in routes.paths()  # settled by the default branch
+    # settled by the default branch: no protection lookup, only the start commit's (the new
+    # branch does not exist yet, so its base's head)
+    assert routes.paths() == [REPO, f"{REPO}/branches/{FIX_BRANCH}", f"{REPO}/branches/trunk"]
 
 
 def test_a_protected_branch_gets_a_branch_of_its_own(routes: Routes, tmp_path: Path) -> None:
@@ -107,7 +109,7 @@ def test_a_protected_branch_gets_a_branch_of_its_own(routes: Routes, tmp_path: P
     services = make(routes, tmp_path)
     data = started(services, make_context(pull_request=pull()))
     assert (data["branch"], data["base_branch"]) == (FIX_BRANCH, "feature/parser")
-    assert manifest(tmp_path)["spec"]["branch"] == FIX_BRANCH
+    assert manifest(tmp_path)["spec"]["env"]["HEALER_TARGET_BRANCH"] == FIX_BRANCH
     assert f"{REPO}/branches/feature/parser" in routes.paths()
 
 
@@ -117,7 +119,7 @@ def test_an_unprotected_feature_branch_is_worked_on_in_place(
     services = make(routes, tmp_path)
     data = started(services, make_context(pull_request=pull()))
     assert (data["branch"], data["base_branch"]) == ("feature/parser", "main")
-    assert manifest(tmp_path)["spec"]["pullRequest"] == 42
+    assert manifest(tmp_path)["spec"]["env"]["HEALER_PULL_REQUEST"] == "42"
     assert "Push to the branch `feature/parser`" in prompt(services, data)
 
 
@@ -138,18 +140,19 @@ def test_pushing_there_can_be_allowed(routes: Routes, tmp_path: Path) -> None:
         detected=failure(head_branch="main"), pull_request=pull(head="main", base="main")
     )
     assert started(services, context)["branch"] == "main"
-    assert routes.paths() == []  # nothing to ask GitHub
+    assert routes.paths() == [f"{REPO}/branches/main"]  # only the start commit's lookup
     only_default = make(routes, tmp_path / "2", allow_default_branch_push=True)
     data = started(only_default, make_context(pull_request=pull()))
     assert data["branch"] == FIX_BRANCH  # feature/parser is still protected
 
 
-def test_a_push_to_the_default_branch_without_a_pr_never_asks_github(
+def test_a_push_to_the_default_branch_without_a_pr_asks_github_only_for_the_start(
     routes: Routes, tmp_path: Path
 ) -> None:
     services = make(routes, tmp_path)
     data = started(services, make_context(detected=failure(head_branch="main")))
-    assert data["branch"] == FIX_BRANCH and routes.paths() == []
+    assert data["branch"] == FIX_BRANCH
+    assert routes.paths() == [f"{REPO}/branches/{FIX_BRANCH}", f"{REPO}/branches/main"]
 
 
 def test_a_github_outage_while_checking_is_retryable_and_gives_the_claims_back(

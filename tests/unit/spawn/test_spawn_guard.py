@@ -201,6 +201,6 @@ def test_a_context_that_passes_starts_as_before(
     reply = Spawner(services)(gathered(make_context(pull_request=pull())))
     assert reply["type"] == EventType.REMEDIATION_STARTED
     manifest = yaml.safe_load((outbox / "healer-acme-widgets-7001-a1.yaml").read_text())
-    assert manifest["spec"]["branch"] == "feature/parser"
+    assert manifest["spec"]["env"]["HEALER_TARGET_BRANCH"] == "feature/parser"
     record = json.loads(services.state.get("task:acme-widgets-7001") or "{}")
     assert record["status"] == "running"

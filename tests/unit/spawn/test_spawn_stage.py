@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from cloudevents.http import CloudEvent
@@ -15,8 +16,12 @@ from spawn_fixtures import ContextFactory, alert, failure, pull, verdict
 from functions.spawn.launcher import Launched, Launcher, LaunchUnavailable, OutboxLauncher
 from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
 from functions.spawn.stage import Spawner
+from healer.coderun import validate_coderun
 from healer.errors import InvalidInput, StoreUnavailable
 from healer.events import build_event
+from healer.github.auth import TokenAuth
+from healer.github.client import GitHubClient
+from healer.github.exceptions import GitHubUnavailable
 from healer.github.recorded import RecordedTransport
 from healer.models import ContextGathered
 from healer.services import Services
@@ -24,6 +29,7 @@ from healer.stores.memory import MemoryStateStore
 from healer.vocabulary import Action, Category, EventType, FailureType, Stage
 
 Make = Callable[..., Services]
+HEAD = "3f786850e387550fdab836ed7e6dc881de23001b"  # feature/parser's recorded head
 
 
 def gathered(context: ContextGathered) -> CloudEvent:
@@ -80,7 +86,8 @@ def test_fix_creates_a_coderun_stores_the_prompt_and_records_the_attempt(
     assert manifest["metadata"]["name"] == "healer-acme-widgets-7001-a1"
     prompt = services.blobs.get(data["prompt_key"]).decode()
     assert data["prompt_key"] == "repos/acme/widgets/runs/7001/attempt-1/prompt-1.md"
-    assert prompt.startswith("You are Rex") and manifest["spec"]["prompt"] == prompt
+    assert prompt.startswith("You are Rex") and manifest["spec"]["promptModification"] == prompt
+    assert validate_coderun(manifest).manifest() == manifest
     assert "test parser::nested ... FAILED" in prompt
     stored = ContextGathered.model_validate_json(services.blobs.get(data["context_key"]))
     assert stored == context
@@ -95,6 +102,7 @@ def test_fix_creates_a_coderun_stores_the_prompt_and_records_the_attempt(
             "prompt_key": data["prompt_key"],
             "context_key": data["context_key"],
             "branch": "feature/parser",
+            "start_sha": HEAD,  # the branch's head on GitHub when the attempt started
             "started_at": "2025-01-02T03:04:05Z",
             "outcome": "",
         }
@@ -236,6 +244,50 @@ def test_a_launch_outage_is_retryable_and_gives_the_claims_back(
     assert services.state.keys("dedup:") == [] and services.state.keys("window:") == []
     launcher.fail = None
     assert spawner(gathered(make_context()))["type"] == EventType.REMEDIATION_STARTED
+
+
+def test_a_branch_the_agent_will_create_starts_at_its_base_branchs_head(
+    make_services: Make, make_context: ContextFactory, launcher: CountingLauncher
+) -> None:
+    services = make_services()
+    context = make_context(detected=failure(head_branch="main"))  # → healer/<task>
+    data = Spawner(services, launcher=launcher)(gathered(context)).get_data()
+    assert data["branch"] == "healer/acme-widgets-7001"
+    manifest = yaml.safe_load(Path(data["launched_to"]).read_text())
+    main_head = "b6589fc6ab0dc82cf12099d1c2d40ab994e8410c"
+    assert manifest["spec"]["env"]["HEALER_START_SHA"] == main_head
+    assert manifest["metadata"]["annotations"]["healer.dev/start-sha"] == main_head
+    record = json.loads(services.state.get("task:acme-widgets-7001") or "")
+    assert record["attempts"][0]["start_sha"] == main_head
+
+
+def test_without_either_branch_on_github_there_is_no_start_commit(
+    make_services: Make, make_context: ContextFactory, launcher: CountingLauncher
+) -> None:
+    services = make_services()
+    context = make_context(detected=failure(head_branch="topic/x", default_branch="trunk"))
+    data = Spawner(services, launcher=launcher)(gathered(context)).get_data()
+    manifest = yaml.safe_load(Path(data["launched_to"]).read_text())
+    assert "HEALER_START_SHA" not in manifest["spec"]["env"]
+    record = json.loads(services.state.get("task:acme-widgets-7001") or "")
+    assert record["attempts"][0]["start_sha"] == ""
+
+
+def test_a_github_outage_before_the_launch_is_retryable_and_gives_everything_back(
+    make_services: Make, make_context: ContextFactory, launcher: CountingLauncher
+) -> None:
+    down = GitHubClient(
+        auth=TokenAuth("t"),
+        transport=httpx.MockTransport(lambda r: httpx.Response(502, json={})),
+        sleep=lambda _: None,
+    )
+    services = make_services()
+    services._github = down
+    with pytest.raises(GitHubUnavailable) as caught:
+        Spawner(services, launcher=launcher)(gathered(make_context()))
+    assert caught.value.status == 503 and launcher.created == 0
+    assert int(services.state.get(ACTIVE_KEY) or 0) == 0  # no slot held
+    assert services.state.keys("dedup:") == []
 
 
 class DownStore(MemoryStateStore):
