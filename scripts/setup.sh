@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv at the repo root with Healer and its dev tools, and make sure redis-server exists
-# (the integration tests start a real one).
+# (the integration tests start a real one), and podman, runc and debootstrap (the image tests
+# build a Debian base and the image, and run it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,11 +11,16 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet -e '.[dev]'
 
-if ! command -v redis-server >/dev/null 2>&1; then
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v podman >/dev/null 2>&1 || missing+=(podman)
+command -v runc >/dev/null 2>&1 || missing+=(runc)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+if [ "${#missing[@]}" -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   SUDO=""
   if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # The manifest tests render the kustomizations with `kubectl kustomize` (kubectl >= 1.27). Debian's

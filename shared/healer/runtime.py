@@ -20,6 +20,7 @@ from cloudevents.http import CloudEvent
 
 from healer import __version__
 from healer.errors import HealerError, InvalidInput, PayloadTooLarge, RetryableError
+from healer.readiness import Readiness
 
 if TYPE_CHECKING:
     import flask
@@ -30,7 +31,8 @@ STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
 PROBLEM = "application/problem+json"
 REASON_HEADER = "X-Healer-Reason"
-HEALTH_PATHS = ("/health", "/health/liveness", "/health/readiness")
+READINESS_PATH = "/health/readiness"
+HEALTH_PATHS = ("/health", "/health/liveness", READINESS_PATH)
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,14 @@ def health(name: str) -> flask.Response:
     return flask.Response(body, status=200, mimetype="application/json")
 
 
+def readiness_response(name: str, readiness: Readiness) -> flask.Response:
+    """200 like liveness when ready; 503 with the reason (as a problem) when not."""
+    reason = readiness.reason()
+    if reason is None:
+        return health(name)
+    return problem(503, "not ready", reason)
+
+
 def error_response(exc: Exception, name: str) -> flask.Response:
     if isinstance(exc, RetryableError):
         headers = {}
@@ -212,14 +222,25 @@ def _log_reply(name: str, inbound: Inbound, reply: Reply) -> None:
 
 
 def lazy_function(
-    name: str, create: Callable[[], Callable[[flask.Request], flask.Response]]
+    name: str,
+    create: Callable[[], Callable[[flask.Request], flask.Response]],
+    *,
+    readiness: Readiness | None = None,
 ) -> Callable[[flask.Request], flask.Response]:
     """A functions-framework target named ``name`` that builds its handler on the first request
-    (once, under a lock), so importing a function's ``main.py`` stays cheap at cold start."""
+    (once, under a lock), so importing a function's ``main.py`` stays cheap at cold start.
+
+    The probes are answered here, without building the handler: liveness at once, readiness
+    from ``readiness`` (default: the instance's settings and state store)."""
     built: list[Callable[[flask.Request], flask.Response]] = []
     lock = threading.Lock()
+    probe = readiness or Readiness()
 
     def target(request: flask.Request) -> flask.Response:
+        if request.method == "GET" and request.path in HEALTH_PATHS:
+            if request.path == READINESS_PATH:
+                return readiness_response(name, probe)
+            return health(name)
         if not built:
             with lock:
                 if not built:

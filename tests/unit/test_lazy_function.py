@@ -5,8 +5,15 @@ from __future__ import annotations
 import threading
 
 import flask
+from werkzeug.test import EnvironBuilder
 
+from healer.readiness import Readiness
 from healer.runtime import lazy_function
+from healer.settings import Settings
+
+
+def request(path: str = "/", method: str = "POST") -> flask.Request:
+    return flask.Request(EnvironBuilder(path=path, method=method).get_environ())
 
 
 def test_the_handler_is_built_once_even_under_concurrent_first_requests() -> None:
@@ -22,7 +29,7 @@ def test_the_handler_is_built_once_even_under_concurrent_first_requests() -> Non
 
     def call() -> None:
         started.wait()
-        answers.append(target(None).get_data())  # type: ignore[arg-type]
+        answers.append(target(request()).get_data())
 
     threads = [threading.Thread(target=call) for _ in range(8)]
     for thread in threads:
@@ -38,3 +45,35 @@ def test_nothing_is_built_until_a_request_arrives() -> None:
     builds: list[int] = []
     lazy_function("probe", lambda: builds.append(1) or (lambda request: flask.Response()))  # type: ignore[arg-type, func-returns-value]
     assert builds == []
+
+
+def test_probes_are_answered_without_building_the_handler() -> None:
+    builds: list[int] = []
+    ready = Readiness(lambda: Settings(state_backend="memory"))
+    target = lazy_function(
+        "probe",
+        lambda: builds.append(1) or (lambda request: flask.Response("handled")),  # type: ignore[arg-type, func-returns-value]
+        readiness=ready,
+    )
+    for path in ("/health", "/health/liveness", "/health/readiness"):
+        response = target(request(path, "GET"))
+        assert response.status_code == 200
+        assert response.get_json()["function"] == "probe"
+    assert builds == []
+    assert target(request("/health/readiness", "POST")).get_data() == b"handled"
+    assert builds == [1]
+
+
+def test_readiness_fails_with_the_reason_while_liveness_stays_up() -> None:
+    def broken() -> Settings:
+        raise ValueError("HEALER_MAX_ATTEMPTS='many' is not an integer")
+
+    target = lazy_function(
+        "probe", lambda: lambda request: flask.Response(), readiness=Readiness(broken)
+    )
+    response = target(request("/health/readiness", "GET"))
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert "settings cannot be loaded" in response.get_json()["detail"]
+    assert "'many' is not an integer" in response.get_json()["detail"]
+    assert target(request("/health/liveness", "GET")).status_code == 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from healer.errors import InvalidInput
 from healer.settings import Settings
 from healer.stores.blob import BlobStore
@@ -20,7 +22,8 @@ def blob_store(settings: Settings) -> BlobStore:
     raise InvalidInput(f"blob_backend {settings.blob_backend!r} is not one of: file, s3")
 
 
-def state_store(settings: Settings) -> StateStore:
+def state_store(settings: Settings, *, timeout: float | None = None) -> StateStore:
+    """The configured backend; ``timeout`` (seconds) caps its network waits, e.g. for a probe."""
     if settings.state_backend == "memory":
         from healer.stores.memory import MemoryStateStore
 
@@ -28,10 +31,14 @@ def state_store(settings: Settings) -> StateStore:
     if settings.state_backend == "redis":
         from healer.stores.redis import RedisStateStore
 
-        return RedisStateStore.from_url(settings.redis_url)
+        if timeout is None:
+            return RedisStateStore.from_url(settings.redis_url)
+        return RedisStateStore.from_url(settings.redis_url, timeout=timeout)
     if settings.state_backend == "configmap":
         from healer.stores.configmap import ConfigMapStateStore
 
+        if timeout is not None:
+            settings = replace(settings, kube_timeout=min(settings.kube_timeout, timeout))
         return ConfigMapStateStore.from_settings(settings)
     raise InvalidInput(
         f"state_backend {settings.state_backend!r} is not one of: memory, redis, configmap"
