@@ -1,4 +1,8 @@
-"""Recorded GitHub deliveries → the CloudEvent Argo Events' Sensor posts to the broker.
+"""Recorded GitHub deliveries → a ``dev.healer.github.webhook`` CloudEvent for the broker.
+
+The event has the Sensor's attributes, but its body is the recorded payload as it was, signed
+again: the form ``envelope_trust: verify`` checks. (Argo's own envelopes carry a body it
+re-encoded, which only ``envelope_trust: argo`` accepts.)
 
 A delivery file is ``{"headers": {...}, "body": <payload>}`` (header values strings or lists).
 The event is ``dev.healer.github.webhook`` with ``id`` = ``X-GitHub-Delivery``, ``source`` the
