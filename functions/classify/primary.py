@@ -2,9 +2,10 @@
 
 The primary verdict is chosen in this order:
 
-1. the action: ``fix`` beats ``rerun`` beats ``ignore``. A job an agent can repair decides
-   the remediation even when a sibling job only needs a re-run, because a re-run would not
-   make the real failure go away, and the fix attempt re-runs CI anyway;
+1. the action: ``fix`` beats ``rerun`` beats ``unsure`` beats ``ignore``. A job an agent can
+   repair decides the remediation even when a sibling job only needs a re-run, because a re-run
+   would not make the real failure go away, and the fix attempt re-runs CI anyway; a re-run the
+   evidence supports is worth more than a guess;
 2. confidence × severity: a build or dependency failure stops everything after it, a failing
    test or type check is a defect, lint and formatting are the mildest, and ``general`` (we
    could not tell) ranks lowest so that a recognised failure wins;
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from healer.models import Verdict
 from healer.vocabulary import Action, FailureType
 
-ACTION_RANK = {Action.FIX: 2, Action.RERUN: 1, Action.IGNORE: 0}
+ACTION_RANK = {Action.FIX: 3, Action.RERUN: 2, Action.UNSURE: 1, Action.IGNORE: 0}
 
 _MILD = 0.8
 _LOW = 0.5
@@ -36,6 +37,7 @@ SEVERITY: dict[FailureType, float] = {
     FailureType.FRONTEND_TYPESCRIPT: 0.9,
     FailureType.PYTHON_TYPE: 0.9,
     FailureType.INFRA_NETWORK: 0.7,
+    FailureType.INFRA_RUNNER: 0.7,
     FailureType.GENERAL: _LOW,
 }
 """Anything not listed weighs 1.0 (builds, dependencies, security, deploys, git)."""

@@ -81,6 +81,14 @@ class Spawner:
         if action == Action.IGNORE:
             why = target.primary.failure_type.value
             return skipped(target, "ignore", f"the verdict ({why}) asks for no remediation")
+        if action in (Action.FIX, Action.UNSURE):
+            floor = self.services.settings.min_confidence
+            if target.primary.confidence < floor:
+                why = (
+                    f"{target.primary.failure_type.value} at confidence {target.primary.confidence}"
+                )
+                return skipped(target, "unsure", f"the verdict ({why}) is below min_confidence")
+            action = Action.FIX
         if target.attempt > max_attempts:
             return skipped(
                 target,

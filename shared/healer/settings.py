@@ -94,6 +94,8 @@ class Settings:
     allow_default_branch_push: bool = False  # else work on healer/<task> off the default branch
     allow_protected_branch_push: bool = False  # else work on healer/<task> off a protected one
     coderun_service: str = "healer"  # the CodeRun's spec.service
+    # A fix or ``unsure`` verdict below this confidence starts no agent (0 acts on every one).
+    min_confidence: float = 0.35
 
     # Completion-check.
     attempt_timeout_mins: int = 60  # a running attempt older than this is timed out (ping sweep)

@@ -82,6 +82,8 @@ class FailureType(StrEnum):
     ARGOCD_SYNC = "argocd_sync"
     YAML_SYNTAX = "yaml_syntax"
     INFRA_NETWORK = "infra_network"
+    INFRA_RUNNER = "infra_runner"
+    INFRA_IAC = "infra_iac"
     SECURITY_DEPENDABOT = "security_dependabot"
     SECURITY_CODE_SCAN = "security_code_scan"
     SECURITY_SECRET = "security_secret"
@@ -117,11 +119,16 @@ def category_of(failure_type: FailureType) -> Category:
 
 
 class Action(StrEnum):
-    """What a verdict asks for: an agent fix, a GitHub re-run, or nothing."""
+    """What a verdict asks for: an agent fix, a GitHub re-run, nothing, or a person's look.
+
+    ``unsure`` is a fix the evidence does not support well enough: spawn starts no agent on it
+    unless its confidence reaches the ``min_confidence`` setting.
+    """
 
     FIX = "fix"
     RERUN = "rerun"
     IGNORE = "ignore"
+    UNSURE = "unsure"
 
 
 class AlertKind(StrEnum):

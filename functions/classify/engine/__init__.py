@@ -12,11 +12,11 @@ from functions.classify.engine.excerpt import render
 from functions.classify.engine.fingerprint import fingerprint
 from functions.classify.engine.redact import redact
 from functions.classify.engine.scan import Scanner
-from functions.classify.engine.scoring import Decision, context_scores, decide
+from functions.classify.engine.scoring import Decision, action_for, context_scores, decide
 from functions.classify.engine.steps import CONTEXT_AFTER, CONTEXT_BEFORE, Step
 from healer.models import Verdict
 from healer.roster import Roster, load_roster
-from healer.vocabulary import Action, FailureType, category_of
+from healer.vocabulary import FailureType, category_of
 
 __all__ = ["classify_log", "classify_names"]
 
@@ -65,8 +65,7 @@ def classify_names(
     else:
         winner, confidence = FailureType.GENERAL, 0.05
         signals.append("no name or path suggests a failure type")
-    action = Action.RERUN if winner is FailureType.INFRA_NETWORK else Action.FIX
-    decision = Decision(winner, action, confidence, None, signals)
+    decision = Decision(winner, action_for(winner, confidence), confidence, None, signals)
     verdict = _verdict(decision, roster)
     return verdict.model_copy(update={"failing_step": step_name})
 

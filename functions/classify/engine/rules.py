@@ -1,7 +1,8 @@
 """The evidence table, as data: which output lines speak for which failure type, and how loudly.
 
-The rules themselves live by domain in ``rules_code``, ``rules_ops``, ``rules_repo`` and
-``rules_general``; this module joins them and derives the prefilter's needles.
+The rules themselves live by domain in ``rules_code``, ``rules_ops``, ``rules_repo``,
+``rules_reports``, ``rules_infra`` and ``rules_general``; this module joins them and derives
+the prefilter's needles.
 """
 
 from __future__ import annotations
@@ -10,12 +11,21 @@ from functions.classify.engine.names import NAME_RULES, PATH_RULES
 from functions.classify.engine.rule import Rule
 from functions.classify.engine.rules_code import CODE_RULES
 from functions.classify.engine.rules_general import GENERAL_RULES
+from functions.classify.engine.rules_infra import INFRA_RULES
 from functions.classify.engine.rules_ops import OPS_RULES
 from functions.classify.engine.rules_repo import REPO_RULES
+from functions.classify.engine.rules_reports import REPORT_RULES
 
 __all__ = ["CANCEL_MARKERS", "NAME_RULES", "NEEDLES", "PATH_RULES", "RULES", "Rule"]
 
-RULES: tuple[Rule, ...] = (*CODE_RULES, *OPS_RULES, *REPO_RULES, *GENERAL_RULES)
+RULES: tuple[Rule, ...] = (
+    *CODE_RULES,
+    *OPS_RULES,
+    *REPO_RULES,
+    *REPORT_RULES,
+    *INFRA_RULES,
+    *GENERAL_RULES,
+)
 
 NEEDLES: tuple[str, ...] = tuple(sorted({r.needle for r in RULES}, key=len, reverse=True))
 

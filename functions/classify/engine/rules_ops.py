@@ -83,7 +83,14 @@ OPS_RULES: tuple[Rule, ...] = (
         "Kubernetes object invalid",
         r"The \w+ \"[^\"]+\" is invalid|- \w+ \S+ is invalid",
     ),
-    _r(T.K8S_MANIFEST, 4.0, "error validating data", "kubectl validation"),
+    # not when kubectl could not fetch the schema: that is the API server out of reach
+    _r(
+        T.K8S_MANIFEST,
+        4.0,
+        "error validating data",
+        "kubectl validation",
+        r"error validating data: (?!failed to download openapi)",
+    ),
     _r(T.K8S_MANIFEST, 4.0, "did not validate for resource", "kubernetes-validate"),
     _r(T.K8S_MANIFEST, 4.0, "Object 'Kind' is missing in", "manifest without kind"),
     _r(T.K8S_MANIFEST, 2.0, 'unable to decode "', "kubectl cannot decode manifest"),
@@ -93,7 +100,13 @@ OPS_RULES: tuple[Rule, ...] = (
     _r(T.K8S_MANIFEST, 3.0, "cannot be handled as a", "kubectl decode"),
     _r(T.K8S_MANIFEST, 3.5, "no matches for kind", "unknown kind"),
     _r(T.K8S_MANIFEST, 3.0, "ensure CRDs are installed first", "CRD missing"),
-    _r(T.K8S_MANIFEST, 3.0, "unable to recognize", "kubectl unrecognized object"),
+    _r(
+        T.K8S_MANIFEST,
+        3.0,
+        "unable to recognize",
+        "kubectl unrecognized object",
+        r"unable to recognize(?!.*(?:dial tcp|connection refused|i/o timeout))",
+    ),
     _r(T.K8S_MANIFEST, 3.0, "contains an invalid", "kubeval invalid"),
     _r(T.K8S_MANIFEST, 3.0, "could not find schema for", "kubeconform schema"),
     _r(T.K8S_MANIFEST, 3.0, "Invalid: ", "kubeconform summary", r"Invalid: [1-9]\d*|Errors: [1-9]"),
@@ -275,7 +288,12 @@ OPS_RULES: tuple[Rule, ...] = (
     _r(T.INFRA_NETWORK, 3.0, "socket hang up", "socket hang up"),
     _r(T.INFRA_NETWORK, 2.0, "context deadline exceeded", "deadline exceeded"),
     _r(T.INFRA_NETWORK, 2.0, "Failed to connect to", "connection failed"),
-    _r(T.INFRA_NETWORK, 3.0, "lost communication with the server", "runner lost connection"),
+    _r(T.INFRA_NETWORK, 3.0, "connect: connection refused", "connection refused"),
+    _r(T.INFRA_NETWORK, 4.0, "did you specify the right host or port?", "API server unreachable"),
+    _r(T.INFRA_NETWORK, 3.0, "failed to download openapi", "API server unreachable"),
+    _r(
+        T.INFRA_NETWORK, 2.5, "couldn't get current server API group list", "API server unreachable"
+    ),
     _r(T.INFRA_NETWORK, 3.0, "spurious network error", "cargo network error"),
     # A connection cut short; not the shell's "unexpected EOF while looking for matching".
     _r(

@@ -94,6 +94,21 @@ def utf16_decoder(head: bytes) -> codecs.IncrementalDecoder | None:
     return None
 
 
+_BINARY_BYTES = bytes([*range(0, 8), 11, *range(14, 27), *range(28, 32)])
+
+
+def looks_binary(head: bytes) -> bool:
+    """True for data that is no text log: NUL bytes, or many control bytes (an image, an
+    archive). ESC, tabs and line ends are text."""
+    sample = head[:SNIFF]
+    if not sample:
+        return False
+    if b"\x00" in sample:
+        return True
+    control = len(sample) - len(sample.translate(None, _BINARY_BYTES))
+    return control > len(sample) // 10
+
+
 class Scanner:
     """Feed chunks, then ``close()``; the tracker then holds every step's evidence."""
 
@@ -120,8 +135,12 @@ class Scanner:
             if len(self._head) < SNIFF:
                 return
             data, self._head = self._head, None
-            self._utf16 = utf16_decoder(data)
+            self._sniff(data)
         self._append(data)
+
+    def _sniff(self, head: bytes) -> None:
+        self._utf16 = utf16_decoder(head)
+        self.tracker.binary = self._utf16 is None and looks_binary(head)
 
     def _append(self, data: bytes) -> None:
         if self._utf16 is not None:
@@ -134,7 +153,7 @@ class Scanner:
     def close(self) -> StepTracker:
         if self._head:
             head, self._head = self._head, None
-            self._utf16 = utf16_decoder(head)
+            self._sniff(head)
             self._append(head)
         if self._utf16 is not None:
             self._pending.append(self._utf16.decode(b"", final=True).encode("utf-8", "replace"))

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from functions.classify.engine.names import NAME_RULES, PATH_RULES, command_type
+from functions.classify.engine.rules_infra import RUNNER_KILL_LABELS
 from functions.classify.engine.steps import TAIL_LINES, Hit, Step, StepTracker
 from healer.vocabulary import Action, FailureType
 
@@ -44,6 +45,21 @@ UNREACHABLE_LABELS = frozenset(
         "yarn: no versions",
     }
 )
+
+
+# Below this confidence a would-be fix is ``unsure``: the evidence is too thin to send an agent.
+UNSURE_BELOW = 0.35
+# Runner evidence this strong in the failing step (a kill, a timeout, a lost runner) outranks
+# what the interrupted tool printed before it stopped: the code is not what failed.
+RUNNER_DECISIVE = 4.0
+_RERUN_TYPES = frozenset({FailureType.INFRA_NETWORK, FailureType.INFRA_RUNNER})
+
+
+def action_for(failure_type: FailureType, confidence: float) -> Action:
+    """Network and runner failures are re-run; a fix on thin evidence is ``unsure``."""
+    if failure_type in _RERUN_TYPES:
+        return Action.RERUN
+    return Action.UNSURE if confidence < UNSURE_BELOW else Action.FIX
 
 
 @dataclass
@@ -179,13 +195,21 @@ def decide(
         step_note += f" (exit code {primary.exit_code})"
     signals.append(step_note)
 
-    if tracker.canceled and log_top < 3.0:
+    if tracker.binary:
         return Decision(
             FailureType.GENERAL,
+            Action.UNSURE,
+            0.05,
+            None,
+            ["the input is binary data, not a CI log: nothing to classify"],
+        )
+    if tracker.canceled and log_top < 3.0:
+        return Decision(
+            FailureType.INFRA_RUNNER,
             Action.IGNORE,
             0.6,
             primary,
-            [*signals, "the job was canceled or the runner shut down; nothing to fix"],
+            [*signals, "the job was canceled; nothing to fix"],
         )
     if tracker.total_lines == 0:
         return Decision(FailureType.GENERAL, Action.IGNORE, 0.1, None, ["the log is empty"])
@@ -195,13 +219,27 @@ def decide(
         best = ranked[0][1] if ranked else 0.0
         return Decision(
             FailureType.GENERAL,
-            Action.FIX,
+            Action.UNSURE,
             round(min(0.3, 0.1 + best / 10), 2),
             primary,
-            [*signals, "no tool output recognised in the failing step", *ctx_notes[:3]],
+            [
+                *signals,
+                "no tool output recognised in the failing step",
+                *_runner_ups(ranked, FailureType.GENERAL),
+                *ctx_notes[:3],
+            ],
             _key_hits(primary, None),
         )
     winner, top = ranked[0]
+    runner = per_step[primary.index].get(FailureType.INFRA_RUNNER, 0.0)
+    if winner is not FailureType.INFRA_RUNNER and runner >= RUNNER_DECISIVE:
+        signals.append(
+            f"the runner stopped the step ({_runner_label(primary)}): "
+            f"{winner.value} output before it is not the cause"
+        )
+        top = max(top, total.get(FailureType.INFRA_RUNNER, 0.0))
+        winner = FailureType.INFRA_RUNNER
+        ranked = [(winner, top), *[(t, v) for t, v in ranked if t is not winner]]
     if _network_caused(primary, winner):
         signals.append(f"{winner.value} findings follow network errors in the same step")
         winner, top = FailureType.INFRA_NETWORK, max(top, total.get(FailureType.INFRA_NETWORK, 0))
@@ -224,8 +262,22 @@ def decide(
         if v >= 2.0 and t != winner:
             signals.append(f"discounted {t.value} evidence ({v:.1f}) in steps that passed")
     signals.extend(ctx_notes[:4])
-    action = Action.RERUN if winner is FailureType.INFRA_NETWORK else Action.FIX
+    action = action_for(winner, conf)
+    if action is Action.UNSURE:
+        signals.append(f"not sure: confidence {conf:.2f} is below {UNSURE_BELOW:g}")
+        signals.extend(_runner_ups(ranked, winner))
     return Decision(winner, action, conf, primary, signals, _key_hits(primary, winner))
+
+
+def _runner_ups(ranked: list[tuple[FailureType, float]], winner: FailureType) -> list[str]:
+    others = [f"{t.value} ({v:.1f})" for t, v in ranked if t is not winner and v > 0][:3]
+    return [f"runner-up types: {', '.join(others)}"] if others else []
+
+
+def _runner_label(step: Step) -> str:
+    labels = [h.label for h in step.hits if h.type is FailureType.INFRA_RUNNER]
+    kills = [label for label in labels if label in RUNNER_KILL_LABELS]
+    return (kills or labels or ["runner failure"])[0]
 
 
 def _network_caused(step: Step, winner: FailureType) -> bool:

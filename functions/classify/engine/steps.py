@@ -109,6 +109,7 @@ class StepTracker:
         self.canceled = False
         self.total_lines = 0
         self.framing = ""  # "github", "gh", "travis" or "" (bare)
+        self.binary = False  # the input is not text (an image, an archive)
 
     @property
     def current(self) -> Step:

@@ -118,6 +118,14 @@ SAMPLES: list[tuple[str, str]] = [
     ),
     ("infra_network", "npm error code ECONNRESET\nnpm error network aborted"),
     (
+        "infra_runner",
+        "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory",
+    ),
+    (
+        "infra_iac",
+        "Error: Reference to undeclared input variable\n\n  on main.tf line 7, in locals:",
+    ),
+    (
         "security_audit",
         "Crate:     time\nID:        RUSTSEC-2020-0071\nerror: 1 vulnerability found!",
     ),

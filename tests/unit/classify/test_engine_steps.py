@@ -155,7 +155,7 @@ def test_canceled_job_is_ignored() -> None:
     )
     verdict = classify_log([log])
     assert verdict.action == "ignore"
-    assert verdict.failure_type == "general"
+    assert verdict.failure_type == "infra_runner"
 
 
 def test_empty_log_is_ignored() -> None:

@@ -169,6 +169,30 @@ def test_ignore_is_skipped_with_the_reason(
     assert launcher.created == 0 and services.state.keys("") == []
 
 
+@pytest.mark.parametrize("action", [Action.FIX, Action.UNSURE])
+def test_a_verdict_below_min_confidence_starts_no_agent(
+    make_services: Make, make_context: ContextFactory, launcher: CountingLauncher, action: Action
+) -> None:
+    services = make_services()
+    thin = verdict(FailureType.GENERAL, action, "atlas", Category.GENERAL)
+    thin = thin.model_copy(update={"confidence": 0.1})
+    reply = Spawner(services, launcher=launcher)(gathered(make_context(primary=thin)))
+    assert reply["type"] == EventType.REMEDIATION_SKIPPED
+    assert reply.get_data()["code"] == "unsure" and "0.1" in reply.get_data()["reason"]
+    assert launcher.created == 0 and services.state.keys("") == []
+
+
+def test_an_unsure_verdict_is_fixed_when_min_confidence_allows_it(
+    make_services: Make, make_context: ContextFactory, launcher: CountingLauncher
+) -> None:
+    services = make_services(min_confidence=0.0)
+    thin = verdict(FailureType.GENERAL, Action.UNSURE, "atlas", Category.GENERAL)
+    thin = thin.model_copy(update={"confidence": 0.1})
+    reply = Spawner(services, launcher=launcher)(gathered(make_context(primary=thin)))
+    assert reply["type"] == EventType.REMEDIATION_STARTED
+    assert reply.get_data()["action"] == "fix" and launcher.created == 1
+
+
 def test_an_attempt_past_max_attempts_is_skipped(
     make_services: Make, make_context: ContextFactory, launcher: CountingLauncher
 ) -> None:
