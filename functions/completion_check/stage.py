@@ -9,6 +9,7 @@ answers the same event while the task has not moved on; side effects run once (s
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from cloudevents.http import CloudEvent
 
 from functions.completion_check import decide as rules
-from functions.completion_check import effects, emit
+from functions.completion_check import effects, emit, release
 from functions.completion_check.coderuns import CodeRunReader, reader_for
 from functions.completion_check.inputs import (
     AgentReport,
@@ -27,7 +28,7 @@ from functions.completion_check.inputs import (
     coderun_seen,
 )
 from functions.completion_check.pushed import pushed_commits
-from functions.completion_check.sweep import Sweep
+from functions.completion_check.sweep import LIMIT, Sweep
 from functions.spawn.record import branch_key
 from healer.errors import InvalidInput
 from healer.events import event_data
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from healer.services import Services
 
 Reply = CloudEvent | Skip
+log = logging.getLogger("healer.completion_check")
 ACCEPTED = (EventType.APISERVER_UPDATE, EventType.GITHUB_WEBHOOK, EventType.PING)
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -265,13 +267,15 @@ class CompletionChecker:
         decision: rules.Decision,
         context: ContextGathered | None,
     ) -> None:
-        """Side effects, each once: the CodeRun slot, the breaker, the fingerprint history."""
+        """Side effects, each once: the CodeRun slot, the breaker, the fingerprint history; a
+        freed slot goes to the oldest waiting task at once (when events can be forwarded)."""
         state = self.services.state
         attempt = decision.attempt
-        if entry.get("coderun_name"):
-            effects.release_slot(state, task_id, attempt)
+        freed = bool(entry.get("coderun_name")) and effects.release_slot(state, task_id, attempt)
         failed = decision.outcome != "succeeded"
         effects.count_for_breaker(state, self.services.settings, task_id, attempt, failed)
+        if freed:
+            self.release_waiting()
         if decision.kind in ("succeeded", "exhausted") and context is not None:
             history = HistoryEntry(
                 task_id=task_id,
@@ -283,6 +287,26 @@ class CompletionChecker:
             )
             fingerprint = context.classified.primary.fingerprint
             effects.record_history(state, task_id, attempt, fingerprint, history.model_dump_json())
+
+    def release_waiting(self) -> int:
+        """Send waiting tasks the freed slot allows to spawn now (the sweep would on its next
+        tick); a release that cannot be sent is given back for the sweep. How many went."""
+        forward = Sweep(self).forwarder()
+        if forward is None:
+            return 0
+        sent = 0
+        for item in release.choose(self.services, LIMIT):
+            event = release.event_of(self.services, item)
+            try:
+                if event is None:
+                    raise LookupError(f"no readable context at {item.context_key}")
+                forward(event)
+            except Exception as exc:  # the decision stands; the sweep releases it later
+                release.give_back(self.services, item)
+                log.warning("%s: release deferred to the sweep: %s", item.task_id, exc)
+                continue
+            sent += 1
+        return sent
 
     def context(self, entry: dict[str, Any]) -> ContextGathered | None:
         """The context the attempt started from (spawn stored it); None if there is none."""

@@ -1,10 +1,12 @@
 """The periodic sweep (a PingSource tick): attempts running past ``attempt_timeout_mins``
-are timed out, which counts as a failed attempt.
+are timed out, which counts as a failed attempt; then waiting tasks whose limit allows are
+released back to spawn (see ``release``), after the timeouts have freed their slots.
 
-A reply carries one event, so each tick answers with the oldest timed-out attempt's event;
-when ``broker_url`` is set the others (up to ``LIMIT``) are POSTed to the broker as well,
-otherwise they wait for the next ticks. What a tick chose is kept under
-``sweep:<source>:<id>`` for a day, so a redelivered tick answers the same events.
+A reply carries one event, so each tick answers with the first of its events (timeouts first,
+oldest first); when ``broker_url`` is set the others (up to ``LIMIT`` in all) are POSTed to the
+broker as well, otherwise they wait for the next ticks. What a tick chose is kept under
+``sweep:<source>:<id>`` for a day, so a redelivered tick answers the same events (a released
+task's event under the same id; spawn's dedup starts it once) and releases nothing more.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from cloudevents.http import CloudEvent
 
 from functions.completion_check import decide as rules
+from functions.completion_check import release
 from healer.runtime import Skip
 
 if TYPE_CHECKING:
@@ -79,13 +82,14 @@ class Sweep:
         minutes = max(1, self.services.settings.attempt_timeout_mins)
         key = f"sweep:{source}:{ident}"
         kept = state.get_json(key)
-        chosen = [(str(t), int(a)) for t, a in kept] if isinstance(kept, list) else []
         forward = self.forwarder()
-        room = (LIMIT if forward is not None else 1) - len(chosen)
-        if room > 0:
+        budget = LIMIT if forward is not None else 1
+        redelivered = kept is not None
+        chosen, released = _kept(kept)
+        if not redelivered:
             fresh = timed_out(self.records(), self.checker.clock(), minutes)
-            chosen += [c for c in fresh if c not in chosen][:room]
-            state.set_json(key, chosen, SWEEP_TTL)
+            chosen = fresh[:budget]
+            state.set_json(key, {"timed_out": chosen, "released": []}, SWEEP_TTL)
         reason = f"no reported result after {minutes} minutes (timed out)"
         events = [
             reply
@@ -94,8 +98,32 @@ class Sweep:
                 reply := self.checker.settle(task, attempt, ("timed_out", reason)), CloudEvent
             )
         ]
+        if not redelivered:
+            released = release.choose(self.services, budget - len(chosen))
+            kept_releases = [r.as_list() for r in released]
+            state.set_json(key, {"timed_out": chosen, "released": kept_releases}, SWEEP_TTL)
+        for item in released:
+            event = release.event_of(self.services, item)
+            if event is None:
+                release.give_back(self.services, item)
+            else:
+                events.append(event)
         if not events:
-            return Skip(f"sweep: no attempt running past {minutes} minutes")
+            return Skip(
+                f"sweep: no attempt running past {minutes} minutes, no waiting task to start"
+            )
         for event in events[1:]:
             forward(event)
         return events[0]
+
+
+def _kept(kept: Any) -> tuple[list[tuple[str, int]], list[release.Release]]:
+    """What a tick chose before (``{"timed_out": [[task, attempt]…], "released": […]}``; a bare
+    list is the timed-out attempts alone, as ticks kept them before releases)."""
+    if isinstance(kept, dict):
+        timed, freed = kept.get("timed_out"), kept.get("released")
+    else:
+        timed, freed = kept, []
+    chosen = [(str(t), int(a)) for t, a in timed] if isinstance(timed, list) else []
+    released = [r for r in map(release.Release.from_list, freed or []) if r is not None]
+    return chosen, released

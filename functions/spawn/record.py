@@ -36,8 +36,9 @@ def with_attempt(
     record: dict[str, Any] | None, base: dict[str, Any], entry: dict[str, Any], now: str
 ) -> dict[str, Any]:
     """``record`` with ``entry`` as its attempt (replaced if that attempt is there already,
-    keeping its first ``started_at``) and status ``running``."""
+    keeping its first ``started_at``) and status ``running`` (no longer waiting)."""
     out = dict(record) if isinstance(record, dict) else {}
+    out.pop("waiting", None)
     for name, value in base.items():
         out.setdefault(name, value)
     out.setdefault("created_at", now)

@@ -6,7 +6,8 @@ default branch or a protected one unless configured to (``branches``). Per the p
 verdict: ``fix`` renders the specialist's prompt, stores it beside the run and creates a
 CodeRun; ``rerun`` asks GitHub to re-run the failed jobs; ``ignore`` is skipped. Claims (see
 ``limits``) make a redelivery answer the same event, and anything that fails half-way gives
-its claims back before the broker retries. Event ids are keyed on (task id, attempt).
+its claims back before the broker retries. A limit that will lift keeps the task waiting (see
+``waiting``) instead of dropping it. Event ids are keyed on (task id, attempt).
 """
 
 from __future__ import annotations
@@ -23,10 +24,19 @@ from functions.spawn.branches import push_refusal
 from functions.spawn.coderun import build_manifest
 from functions.spawn.guard import check_identity, policy_refusal
 from functions.spawn.launcher import Launcher, launcher_for
-from functions.spawn.limits import Claims, Limits, claim_dedup, dedup_key, finish_dedup
+from functions.spawn.limits import (
+    Claims,
+    Limits,
+    Refusal,
+    claim_dedup,
+    dedup_key,
+    finish_dedup,
+)
 from functions.spawn.record import branch_key, planned_agent, record_attempt, task_key
 from functions.spawn.start import start_sha
 from functions.spawn.target import Target, diverted, target_of
+from functions.spawn.waiting import LIFTING, Waiting, record_waiting
+from functions.spawn.waiting import started as waiting_started
 from healer.errors import InvalidInput
 from healer.events import build_event, event_data
 from healer.models import ContextGathered, RemediationSkipped, RemediationStarted
@@ -113,7 +123,7 @@ class Spawner:
                 )
             if refusal is not None:
                 limits.release(claims)
-                return skipped(target, refusal.code, refusal.reason)
+                return self.refused(target, context, refusal)
             payload = (
                 self.rerun(target, context) if action == Action.RERUN else self.fix(target, context)
             )
@@ -122,6 +132,37 @@ class Spawner:
             limits.release(claims)
             raise
         return started(target, payload)
+
+    def refused(self, target: Target, context: ContextGathered, refusal: Refusal) -> CloudEvent:
+        """A skip; for a limit that will lift, the task is kept waiting first (its context
+        stored where a release reads it back), and the skip says since when."""
+        if refusal.code not in LIFTING:
+            return skipped(target, refusal.code, refusal.reason)
+        self.services.blobs.put(
+            target.context_key, context.model_dump_json().encode(), content_type=_JSON
+        )
+        now = self.clock()
+        waiting = Waiting(
+            attempt=target.attempt,
+            code=refusal.code,
+            reason=refusal.reason,
+            context_key=target.context_key,
+            action=target.primary.action.value,
+            repository=target.repository,
+            branch=target.branch,
+            since=now,
+        )
+        stored = record_waiting(
+            self.services.state, target.task_id, self._base(target), waiting, now
+        )
+        log.info(
+            "%s attempt %d waits (%s): %s",
+            target.task_id,
+            target.attempt,
+            refusal.code,
+            refusal.reason,
+        )
+        return skipped(target, refusal.code, refusal.reason, waiting_since=stored.since)
 
     def branch_for(self, context: ContextGathered, target: Target) -> Target:
         """The target, moved to a ``healer/<task>`` branch when its own branch is the default
@@ -202,14 +243,18 @@ class Spawner:
             self.launcher = launcher_for(self.services.settings)
         return self.launcher
 
-    def _record(self, target: Target, payload: RemediationStarted, start_sha: str = "") -> None:
-        base = {
+    @staticmethod
+    def _base(target: Target) -> dict[str, Any]:
+        return {
             "task_id": target.task_id,
             "repository": target.repository,
             "run_id": target.run_ref,
             "branch": target.branch,
             "failure_type": target.primary.failure_type.value,
         }
+
+    def _record(self, target: Target, payload: RemediationStarted, start_sha: str = "") -> None:
+        base = self._base(target)
         entry: dict[str, Any] = {
             "attempt": target.attempt,
             "agent": payload.agent,
@@ -224,6 +269,7 @@ class Spawner:
         }
         record_attempt(self.services.state, target.task_id, base, entry, self.clock())
         self.services.state.set(branch_key(target.repository, target.branch), target.task_id)
+        waiting_started(self.services.state, target.task_id, target.attempt)
 
 
 _JSON = "application/json"
@@ -260,7 +306,7 @@ def started(target: Target, payload: RemediationStarted) -> CloudEvent:
     return _event(EventType.REMEDIATION_STARTED, target, payload)
 
 
-def skipped(target: Target, code: str, reason: str) -> CloudEvent:
+def skipped(target: Target, code: str, reason: str, waiting_since: str = "") -> CloudEvent:
     payload = RemediationSkipped(
         task_id=target.task_id,
         repository=target.repository,
@@ -268,6 +314,7 @@ def skipped(target: Target, code: str, reason: str) -> CloudEvent:
         attempt=target.attempt,
         reason=reason,
         code=code,
+        waiting_since=waiting_since,
     )
     return _event(EventType.REMEDIATION_SKIPPED, target, payload)
 

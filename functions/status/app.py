@@ -47,6 +47,7 @@ class StatusHandler:
                     "tasks": records[: tasks.MAX_TASKS],
                     "counts": tasks.counts(records),
                     "by_failure_type": tasks.counts(records, "failure_type"),
+                    "waiting": tasks.waiting_tasks(records),
                     "total": len(records),
                     "dead_letters": len(self.services.blobs.list(deadletters.PREFIX)),
                 }
@@ -75,7 +76,8 @@ def text_view(services: Services, path: str) -> flask.Response:
     counts = tasks.counts(records)
     if path == "/metrics":
         count = len(services.blobs.list(deadletters.PREFIX))
-        text = render.metrics(counts, count, tasks.counts(records, "failure_type"))
+        always = {"waiting": 0, **counts}  # a gauge alerts can rely on, zero or not
+        text = render.metrics(always, count, tasks.counts(records, "failure_type"))
         return flask.Response(text, mimetype=None, content_type=render.METRICS_CONTENT_TYPE)
     page = render.dashboard(
         [tasks.summary(t) for t in records[: tasks.MAX_TASKS]],

@@ -49,6 +49,27 @@ def counts(tasks: list[dict[str, Any]], field: str = "status") -> dict[str, int]
     return dict(sorted(Counter(str(t.get(field) or "unknown") for t in tasks).items()))
 
 
+def waiting(task: dict[str, Any]) -> dict[str, Any] | None:
+    """What a waiting task waits for (its ``waiting`` entry); None for any other task."""
+    entry = task.get("waiting")
+    if task.get("status") != "waiting" or not isinstance(entry, dict):
+        return None
+    return {
+        "task_id": str(task.get("task_id", "")),
+        "repository": str(task.get("repository", "")),
+        "attempt": entry.get("attempt"),
+        "code": str(entry.get("code") or ""),
+        "reason": str(entry.get("reason") or ""),
+        "since": str(entry.get("since") or ""),
+    }
+
+
+def waiting_tasks(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every waiting task, oldest first: the order they start in."""
+    found = [w for w in map(waiting, tasks) if w is not None]
+    return sorted(found, key=lambda w: (w["since"], w["task_id"]))
+
+
 def _attempts(task: dict[str, Any]) -> list[dict[str, Any]]:
     attempts = task.get("attempts") if isinstance(task.get("attempts"), list) else []
     return [a for a in attempts or [] if isinstance(a, dict)]
@@ -59,6 +80,7 @@ def summary(task: dict[str, Any]) -> dict[str, Any]:
     attempts = _attempts(task)
     last = attempts[-1] if attempts else {}
     escalation = task.get("escalation") if isinstance(task.get("escalation"), dict) else {}
+    waits = waiting(task)
     return {
         "task_id": str(task.get("task_id", "")),
         "repository": str(task.get("repository", "")),
@@ -71,6 +93,9 @@ def summary(task: dict[str, Any]) -> dict[str, Any]:
         "coderuns": [str(a["coderun_name"]) for a in attempts if a.get("coderun_name")],
         "updated_at": _when(task),
         "comment_url": str(task.get("comment_url") or (escalation or {}).get("comment_url") or ""),
+        "waiting_for": (
+            f"{waits['code']} since {waits['since']}: {waits['reason']}" if waits else ""
+        ),
     }
 
 

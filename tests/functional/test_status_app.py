@@ -286,3 +286,49 @@ def test_a_dead_lettered_secret_scanning_delivery_is_kept_without_the_secret(
     assert secret.encode() not in raw
     stored = json.loads(raw)
     assert stored["data"]["body"]["alert"]["secret_type"] == "github_personal_access_token"
+
+
+def waiting_task(task_id: str, since: str, code: str = "concurrency") -> str:
+    return json.dumps(
+        {
+            "task_id": task_id,
+            "repository": "acme/widgets",
+            "run_id": 7001,
+            "status": "waiting",
+            "updated_at": since,
+            "waiting": {
+                "attempt": 1,
+                "code": code,
+                "reason": "2 remediations are running; the limit is 2 <b>",
+                "context_key": "repos/acme/widgets/runs/7001/attempt-1/context-1.json",
+                "action": "fix",
+                "repository": "acme/widgets",
+                "branch": "feature/parser",
+                "since": since,
+            },
+        }
+    )
+
+
+def test_waiting_tasks_are_shown_with_their_reason_everywhere(
+    client: flask.testing.FlaskClient, services: Services
+) -> None:
+    assert 'healer_tasks{status="waiting"} 0\n' in client.get("/metrics").get_data(as_text=True)
+    services.state.set("task:late", waiting_task("late", "2025-01-02T03:05:00Z", "breaker"))
+    services.state.set("task:early", waiting_task("early", "2025-01-02T03:00:00Z"))
+    services.state.set("task:a", task("a", "running"))
+
+    body = client.get("/api/status").get_json()
+    assert [(w["task_id"], w["code"], w["since"]) for w in body["waiting"]] == [
+        ("early", "concurrency", "2025-01-02T03:00:00Z"),
+        ("late", "breaker", "2025-01-02T03:05:00Z"),
+    ]
+    assert "the limit is 2" in body["waiting"][0]["reason"] and body["counts"]["waiting"] == 2
+    one = client.get("/api/status/early").get_json()
+    assert one["status"] == "waiting" and one["waiting"]["code"] == "concurrency"
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'healer_tasks{status="waiting"} 2\n' in metrics
+    page = client.get("/").get_data(as_text=True)
+    assert "<th>waiting for</th>" in page
+    assert "concurrency since 2025-01-02T03:00:00Z: 2 remediations are running" in page
+    assert "the limit is 2 &lt;b&gt;" in page  # escaped like every value

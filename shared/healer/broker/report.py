@@ -21,6 +21,7 @@ _REMEDIATION_FIELDS = (
     "prompt_key",
     "reason",
     "code",
+    "waiting_since",
 )
 _ESCALATION_FIELDS = (
     "channels",
@@ -218,6 +219,11 @@ def _escalation_lines(esc: dict[str, Any]) -> list[str]:
 
 
 def _remediation_lines(rem: dict[str, Any]) -> list[str]:
+    if rem.get("waiting_since"):
+        return [
+            f"    waiting ({rem.get('code')}) since {rem['waiting_since']}: {rem.get('reason')}; "
+            "starts when the limit allows"
+        ]
     if rem.get("reason"):
         return [f"    skipped: {rem['reason']}"]
     if rem.get("action") != "fix":

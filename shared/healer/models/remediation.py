@@ -33,6 +33,8 @@ class RemediationSkipped(Payload):
     attempt: Attempt
     reason: str
     code: str = ""  # why, for machines: ignore, max_attempts, breaker, concurrency, window
+    # Set when the limit will lift: the task waits (since then) and starts when it allows.
+    waiting_since: str = ""
 
 
 class RemediationSucceeded(Payload):

@@ -2,10 +2,11 @@
 
 Each key is one data entry of a ConfigMap in the function's namespace (optionally spread over
 several ConfigMaps by key hash); each entry holds ``{"v": value, "exp": epoch seconds | null}``,
-lists as JSON arrays. Every write is an optimistic read-modify-write: the PUT carries the
-``resourceVersion`` that was read, a ``409`` means another writer won, and the operation is
-re-read and retried, so claims, compare-and-set and counters stay atomic across processes.
-Expired entries read as absent and are pruned by the next write to their ConfigMap.
+lists as JSON arrays, ordered indexes as ``{member: score}`` objects. Every write is an
+optimistic read-modify-write: the PUT carries the ``resourceVersion`` that was read, a ``409``
+means another writer won, and the operation is re-read and retried, so claims, compare-and-set
+and counters stay atomic across processes. Expired entries read as absent and are pruned by the
+next write to their ConfigMap.
 """
 
 from __future__ import annotations
@@ -231,6 +232,32 @@ class ConfigMapStateStore(StateStore):
         if limit <= 0 or not isinstance(value, list):
             return []
         return [str(item) for item in value[:limit]]
+
+    def index_add(self, key: str, member: str, score: float) -> bool:
+        def decide(current: Any, _: float | None, __: float) -> Decision[bool]:
+            index = current if isinstance(current, dict) else {}
+            if member in index:
+                return KEEP, None, False
+            return {**index, member: float(score)}, None, True
+
+        return self._update(key, decide)
+
+    def index_remove(self, key: str, member: str) -> bool:
+        def decide(current: Any, _: float | None, __: float) -> Decision[bool]:
+            index = current if isinstance(current, dict) else {}
+            if member not in index:
+                return KEEP, None, False
+            rest = {m: s for m, s in index.items() if m != member}
+            return (rest if rest else DELETE), None, True
+
+        return self._update(key, decide)
+
+    def index_range(self, key: str, limit: int = 100) -> list[str]:
+        value = self._read(key)
+        if limit <= 0 or not isinstance(value, dict):
+            return []
+        ordered = sorted(value.items(), key=lambda kv: (float(kv[1]), str(kv[0])))
+        return [str(member) for member, _ in ordered[:limit]]
 
     def keys(self, prefix: str) -> list[str]:
         now = self._clock()

@@ -17,6 +17,7 @@ class MemoryStateStore(StateStore):
         self._lock = threading.Lock()
         self._values: dict[str, tuple[str, float | None]] = {}
         self._lists: dict[str, list[str]] = {}
+        self._indexes: dict[str, dict[str, float]] = {}
 
     def _live(self, key: str) -> str | None:
         entry = self._values.get(key)
@@ -59,6 +60,7 @@ class MemoryStateStore(StateStore):
         with self._lock:
             self._values.pop(key, None)
             self._lists.pop(key, None)
+            self._indexes.pop(key, None)
 
     def incr(self, key: str, amount: int = 1, ttl_seconds: int | None = None) -> int:
         with self._lock:
@@ -78,9 +80,33 @@ class MemoryStateStore(StateStore):
         with self._lock:
             return list(self._lists.get(key, [])[:limit])
 
+    def index_add(self, key: str, member: str, score: float) -> bool:
+        with self._lock:
+            index = self._indexes.setdefault(key, {})
+            if member in index:
+                return False
+            index[member] = float(score)
+            return True
+
+    def index_remove(self, key: str, member: str) -> bool:
+        with self._lock:
+            index = self._indexes.get(key, {})
+            if member not in index:
+                return False
+            del index[member]
+            if not index:
+                del self._indexes[key]
+            return True
+
+    def index_range(self, key: str, limit: int = 100) -> list[str]:
+        with self._lock:
+            ordered = sorted(self._indexes.get(key, {}).items(), key=lambda kv: (kv[1], kv[0]))
+            return [member for member, _ in ordered[: max(0, limit)]]
+
     def keys(self, prefix: str) -> list[str]:
         with self._lock:
             live = [
                 k for k in list(self._values) if k.startswith(prefix) and self._live(k) is not None
             ]
-            return sorted({*live, *(k for k in self._lists if k.startswith(prefix))})
+            other = [k for k in (*self._lists, *self._indexes) if k.startswith(prefix)]
+            return sorted({*live, *other})

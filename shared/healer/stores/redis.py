@@ -2,8 +2,9 @@
 
 Each primitive is one atomic Redis operation: claims are ``SET NX EX``, compare-and-set and
 counters are short Lua scripts (run atomically by the server), bounded lists are
-``LPUSH`` + ``LTRIM`` in one ``MULTI``. The redis package is imported only when this backend
-is built, and every connection or timeout error becomes ``StoreUnavailable``.
+``LPUSH`` + ``LTRIM`` in one ``MULTI``, ordered indexes are sorted sets (``ZADD NX``). The
+redis package is imported only when this backend is built, and every connection or timeout
+error becomes ``StoreUnavailable``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ class RedisClientProtocol(Protocol):
     def delete(self, *names: str) -> int: ...
     def eval(self, script: str, numkeys: int, *keys_and_args: str) -> Any: ...
     def lrange(self, name: str, start: int, end: int) -> list[str]: ...
+    def zadd(self, name: str, mapping: dict[str, float], nx: bool = False) -> int: ...
+    def zrem(self, name: str, *values: str) -> int: ...
+    def zrange(self, name: str, start: int, end: int) -> list[str]: ...
     def scan_iter(self, match: str | None = None, count: int | None = None) -> Iterator[str]: ...
     def pipeline(self, transaction: bool = True) -> RedisPipelineProtocol: ...
     def ping(self) -> bool: ...
@@ -155,6 +159,21 @@ class RedisStateStore(StateStore):
             return []
         name = self._k(key)
         return list(self._run(lambda: self.client.lrange(name, 0, limit - 1)))
+
+    def index_add(self, key: str, member: str, score: float) -> bool:
+        name = self._k(key)
+        added = self._run(lambda: self.client.zadd(name, {member: float(score)}, nx=True))
+        return int(added) == 1
+
+    def index_remove(self, key: str, member: str) -> bool:
+        name = self._k(key)
+        return int(self._run(lambda: self.client.zrem(name, member))) == 1
+
+    def index_range(self, key: str, limit: int = 100) -> list[str]:
+        if limit <= 0:
+            return []
+        name = self._k(key)
+        return list(self._run(lambda: self.client.zrange(name, 0, limit - 1)))
 
     def keys(self, prefix: str) -> list[str]:
         pattern = self._k(prefix).translate(_GLOB_SPECIAL) + "*"

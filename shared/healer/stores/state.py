@@ -1,4 +1,5 @@
-"""The state store interface: dedup claims, JSON records, counters and bounded lists.
+"""The state store interface: dedup claims, JSON records, counters, bounded lists and ordered
+indexes.
 
 Backends supply atomic primitives (Redis ``SET NX``, ConfigMap ``resourceVersion``); policy
 built on them (dedup windows, attempt records) lives in the stages, never read-then-write.
@@ -46,6 +47,20 @@ class StateStore(ABC):
     @abstractmethod
     def items(self, key: str, limit: int = 100) -> list[str]:
         """The list's newest ``limit`` values, newest first."""
+
+    @abstractmethod
+    def index_add(self, key: str, member: str, score: float) -> bool:
+        """Add ``member`` to the ordered index at ``key`` with ``score``, only if absent (a
+        member already there keeps its first score); True when it was added."""
+
+    @abstractmethod
+    def index_remove(self, key: str, member: str) -> bool:
+        """Take ``member`` out of the index; True when it was there."""
+
+    @abstractmethod
+    def index_range(self, key: str, limit: int = 100) -> list[str]:
+        """The index's first ``limit`` members, lowest score first (ties by member), so a
+        reader finds what it needs without scanning every key."""
 
     @abstractmethod
     def keys(self, prefix: str) -> list[str]:

@@ -210,6 +210,47 @@ def test_keys_by_prefix(store: StateStore) -> None:
     assert "dedup:delivery:d-1" in store.keys("")
 
 
+def test_index_is_ordered_by_score_and_keeps_the_first_score(store: StateStore) -> None:
+    assert store.index_add("waiting:tasks", "task-c", 30.0)
+    assert store.index_add("waiting:tasks", "task-a", 10.0)
+    assert store.index_add("waiting:tasks", "task-b", 20.0)
+    assert store.index_add("waiting:tasks", "task-0b", 20.0)  # a tie: by member
+    assert not store.index_add("waiting:tasks", "task-c", 1.0)  # already there: unchanged
+    assert store.index_range("waiting:tasks") == ["task-a", "task-0b", "task-b", "task-c"]
+    assert store.index_range("waiting:tasks", limit=2) == ["task-a", "task-0b"]
+    assert store.index_range("waiting:tasks", limit=0) == []
+    assert store.index_range("waiting:none") == []
+
+
+def test_index_remove(store: StateStore) -> None:
+    store.index_add("waiting:tasks", "task-a", 1.0)
+    store.index_add("waiting:tasks", "task-b", 2.0)
+    assert store.index_remove("waiting:tasks", "task-a")
+    assert not store.index_remove("waiting:tasks", "task-a")
+    assert not store.index_remove("waiting:none", "task-a")
+    assert store.index_range("waiting:tasks") == ["task-b"]
+    assert store.index_remove("waiting:tasks", "task-b")
+    assert store.index_range("waiting:tasks") == []
+    assert store.index_add("waiting:tasks", "task-a", 5.0)  # back in, with its new score
+    assert store.index_range("waiting:tasks") == ["task-a"]
+
+
+def test_index_is_a_key_like_any_other(store: StateStore) -> None:
+    store.index_add("waiting:tasks", "task-a", 1.0)
+    assert store.keys("waiting:") == ["waiting:tasks"]
+    store.delete("waiting:tasks")
+    assert store.index_range("waiting:tasks") == []
+    assert store.keys("waiting:") == []
+
+
+def test_concurrent_index_adds_keep_every_member_once(store: StateStore) -> None:
+    added = race(8, lambda n: [store.index_add("waiting:race", f"t-{i}", n) for i in range(4)])
+    assert sum(flag for flags in added for flag in flags) == 4  # one winner per member
+    assert sorted(store.index_range("waiting:race")) == ["t-0", "t-1", "t-2", "t-3"]
+    removed = race(8, lambda n: store.index_remove("waiting:race", "t-0"))
+    assert removed.count(True) == 1
+
+
 def test_ping(store: StateStore) -> None:
     store.ping()
 

@@ -35,6 +35,9 @@ OPERATIONS: list[Callable[[RedisStateStore], object]] = [
     lambda s: s.push("k", "v", 3),
     lambda s: s.items("k"),
     lambda s: s.keys("k"),
+    lambda s: s.index_add("k", "m", 1.0),
+    lambda s: s.index_remove("k", "m"),
+    lambda s: s.index_range("k"),
     lambda s: s.ping(),
 ]
 
