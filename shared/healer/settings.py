@@ -35,7 +35,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 # Lowest accepted value of each number; a limit of 0 or less would silently disable its stage.
 MINIMUM: dict[str, float] = {
     "max_attempts": 1,
-    "time_window_mins": 1,
+    "time_window_mins": 0,  # 0: no branch window
     "max_body_bytes": 1024,
     "configmap_shards": 1,
     "max_concurrent": 1,
