@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from healer.errors import InvalidInput
 from healer.stores import keys
-from healer.vocabulary import EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST, EXT_TTL
+from healer.vocabulary import EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST
 from healer.webhooks.redact import Scrubber
 
 if TYPE_CHECKING:
@@ -30,8 +30,6 @@ PREFIX = "dead-letters/"
 SUFFIX = ".json"
 MAX_LISTED = 200
 REASON_MAX_CHARS = 300
-# Attributes the broker added on the way to the sink: a replay starts the delivery afresh.
-BROKER_ATTRIBUTES = frozenset({EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST, EXT_TTL})
 
 
 def _text(value: Any) -> str:
@@ -220,24 +218,8 @@ def resolve(blobs: BlobStore, ref: str) -> list[str]:
     return matched
 
 
-def to_event(stored: dict[str, Any]) -> CloudEvent:
-    """The event as first sent to the failing subscriber: the broker's error and TTL
-    attributes dropped, so the delivery starts afresh."""
-    from cloudevents.http import CloudEvent
+def to_event(stored: dict[str, Any], *, secret: str = "") -> CloudEvent:
+    """The event as first sent to the failing subscriber (see ``healer.broker.replay``)."""
+    from healer.broker.replay import dead_letter_event
 
-    encoding = stored.get("data_encoding", "json")
-    if encoding == "withheld":
-        raise InvalidInput(
-            f"dead letter {stored.get('id', '')!r} cannot be replayed: its data was withheld "
-            "because it held a secret value; ask GitHub to redeliver it instead"
-        )
-    attributes = stored.get("attributes")
-    if not isinstance(attributes, dict) or not attributes.get("id") or not attributes.get("type"):
-        raise InvalidInput("dead letter has no event attributes (id, type) to replay")
-    kept = {k: v for k, v in attributes.items() if k not in BROKER_ATTRIBUTES}
-    data = stored.get("data")
-    if encoding == "base64" and isinstance(data, str):
-        data = base64.b64decode(data)
-    elif encoding == "none":
-        data = None
-    return CloudEvent(kept, data)
+    return dead_letter_event(stored, secret=secret)

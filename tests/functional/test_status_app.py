@@ -177,7 +177,8 @@ def test_cli_status_lists_dead_letters_from_the_blob_store(
     assert shown["tasks"] == [] and [d["id"] for d in shown["dead_letters"]] == ["ev-1"]
     assert main(["status"]) == 0
     out = capsys.readouterr().out
-    assert "0 tasks" in out and "1 dead letters" in out and "code=503" in out
+    assert "0 tasks" in out and "1 dead letters" in out
+    assert "HTTP 503 from http://classify.cto.svc.cluster.local/: github is down" in out
 
 
 def spawned(task_id: str, updated: str, failure_type: str, status: str = "running") -> str:
