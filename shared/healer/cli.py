@@ -255,6 +255,7 @@ def _root() -> Any:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     import os
+    import signal
     import threading
 
     from healer.broker import dev, report
@@ -287,6 +288,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
     running.write(running.RunningDev(server.ingress_url, dict(server.stage_urls), os.getpid()))
     print(f"(written to {running.DEV_FILE}: healer status, finish and deadletters use it)")
     print("POST a CloudEvent or a GitHub webhook to the ingress; Ctrl-C stops.", flush=True)
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # SIGTERM ends like Ctrl-C: .healer/dev.json is removed
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
