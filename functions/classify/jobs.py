@@ -1,7 +1,9 @@
 """Which jobs of a failure to read: the one a ``workflow_job`` names, or a run's failed jobs.
 
 A ``check_suite`` failure may arrive without a run id (ingest sends 0 and the suite id); it is
-resolved here to the workflow run GitHub created for that suite and head commit.
+resolved here to the workflow run GitHub created for that suite and head commit. So may a
+``check_run`` whose URL does not carry its run (ingest sends 0 and the check run's id as the
+job id: an Actions check run's id is its job's): its job names the run.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ FAILED_CONCLUSIONS = frozenset({"failure", "timed_out"})
 
 
 class RunSource(Protocol):
+    def get_job(self, repo: str, job_id: int | str) -> dict[str, Any]: ...
+
     def list_run_jobs(
         self, repo: str, run_id: int, attempt: int | None = None
     ) -> list[dict[str, Any]]: ...
@@ -38,6 +42,8 @@ def resolve_run(
     """The failure with a real run id: a suite-only failure becomes its workflow run's."""
     if failure.run_id:
         return failure
+    if failure.event == "check_run" and failure.job_id:
+        return _through_job(github, failure, failure.job_id)
     runs = [
         r
         for r in github.list_runs(failure.repository, head_sha=failure.head_sha)
@@ -56,6 +62,24 @@ def resolve_run(
             "workflow_name": failure.workflow_name or str(chosen.get("name") or ""),
             "head_branch": failure.head_branch or str(chosen.get("head_branch") or ""),
             "html_url": failure.html_url or str(chosen.get("html_url") or ""),
+        }
+    )
+
+
+def _through_job(github: RunSource, failure: FailureDetected, job_id: int) -> FailureDetected:
+    job = github.get_job(failure.repository, job_id)
+    run_id = job.get("run_id")
+    if not isinstance(run_id, int) or isinstance(run_id, bool) or run_id <= 0:
+        raise InvalidInput(
+            f"job {job_id} of {failure.repository} names no workflow run; nothing to classify"
+        )
+    return failure.model_copy(
+        update={
+            "run_id": run_id,
+            "run_attempt": int(job.get("run_attempt") or 1),
+            "workflow_name": failure.workflow_name or str(job.get("workflow_name") or ""),
+            "head_branch": failure.head_branch or str(job.get("head_branch") or ""),
+            "job_name": failure.job_name or str(job.get("name") or ""),
         }
     )
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 from functions.ingest.finding import Finding
 from healer.stores.blob import BlobStore
 from healer.stores.keys import delivery_key
 from healer.stores.state import StateStore
 from healer.webhooks.envelope import Delivery
+from healer.webhooks.redact import scrub
 
 log = logging.getLogger("healer.ingest")
 
@@ -38,17 +38,10 @@ def canonical(name: str) -> str:
     return "-".join(_CANONICAL.get(part, part.capitalize()) for part in name.split("-"))
 
 
-def redacted(payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload without a secret-scanning alert's secret value (shallow copies only)."""
-    alert = payload.get("alert")
-    if isinstance(alert, dict) and "secret" in alert:
-        return {**payload, "alert": {k: v for k, v in alert.items() if k != "secret"}}
-    return payload
-
-
 def archive_document(delivery: Delivery, event_name: str) -> bytes:
     """The delivery file format: GitHub's headers (signatures dropped: the body is re-encoded,
-    and possibly redacted, so replay signs it afresh) and the payload object."""
+    and possibly redacted, so replay signs it afresh) and the payload object, with every
+    secret-scanning ``secret`` taken out wherever it sits (nested text and base64 included)."""
     headers = {
         canonical(name): value
         for name, value in sorted(delivery.headers.items())
@@ -56,8 +49,13 @@ def archive_document(delivery: Delivery, event_name: str) -> bytes:
     }
     headers["X-GitHub-Event"] = event_name
     headers["Content-Type"] = "application/json"
-    document = {"headers": headers, "body": redacted(delivery.payload)}
-    return json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    body, scrubber = scrub(delivery.payload)
+    document = {"headers": headers, "body": body}
+    stored = json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    if scrubber.leaks(stored):  # a form redaction missed: keep the headers, never the secret
+        document = {"headers": headers, "body": {}, "withheld": "the body held a secret value"}
+        stored = json.dumps(document, indent=1).encode()
+    return stored
 
 
 def record_once(

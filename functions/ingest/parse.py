@@ -183,16 +183,26 @@ def _check_run(
     data: dict[str, Any],
     base: dict[str, str],
 ) -> Finding | Skip:
+    """A GitHub Actions check run: its run and job from the details URL, else (a URL that does
+    not carry the run) from its id, which is its job's id; classify then resolves the run
+    with ``GET /repos/{o}/{r}/actions/jobs/{id}``, as it resolves a check suite's."""
     match = None
     for url_field in ("details_url", "html_url"):
         match = _ACTIONS_JOB_URL.search(text(body.get(url_field)))
         if match:
             break
     check_id = optional_integer(body.get("id"))
-    if match is None:
-        return Skip(f"check_run {check_id} is not a GitHub Actions job (no run URL)")
-    run_id, job_id = int(match.group(1)), int(match.group(2))
     suite = obj(body.get("check_suite"))
+    if match is not None:
+        run_id, job_id = int(match.group(1)), int(match.group(2))
+    else:
+        app = text(at(body, "app", "slug")) or text(at(suite, "app", "slug"))
+        if app != ACTIONS_APP or not check_id:
+            shown_app = shown(app) or "(none)"
+            return Skip(
+                f"check_run {check_id} is not a GitHub Actions job (app {shown_app}, no run URL)"
+            )
+        run_id, job_id = 0, check_id
     pulls = body.get("pull_requests") or suite.get("pull_requests")
     data.update(
         run_id=run_id,
@@ -205,11 +215,12 @@ def _check_run(
         html_url=text(body.get("html_url")),
         pull_requests=numbers(pulls),
     )
+    subject_run: int | str = run_id or f"job-{job_id}"
     return Finding(
         EventType.FAILURE_DETECTED,
         data,
         repo,
-        run_id,
+        subject_run,
         1,
         ("check_run", repo, check_id, job_id),
         branch=data["head_branch"],

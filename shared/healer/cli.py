@@ -29,7 +29,7 @@ def _replay_local(args: argparse.Namespace, out: TextIO) -> int:
 
     from healer.broker import report
     from healer.broker.pipeline import in_process, offline_settings
-    from healer.broker.replay import delivery_files, load_delivery, to_cloudevent
+    from healer.broker.replay import delivery_files, event_of_file
     from healer.broker.stages import repo_root
     from healer.services import Services
     from healer.settings import Settings
@@ -50,7 +50,7 @@ def _replay_local(args: argparse.Namespace, out: TextIO) -> int:
                 if not args.json:
                     out.write(f"▶ {path}\n")
                 try:
-                    event = to_cloudevent(load_delivery(path), secret=settings.webhook_secret)
+                    event = event_of_file(path, secret=settings.webhook_secret)
                 except HealerError as exc:
                     errors += 1
                     out.write(
@@ -120,7 +120,7 @@ def _replay_remote(args: argparse.Namespace, out: TextIO) -> int:
     from healer.broker import report
     from healer.broker.hops import Hop, Outcome
     from healer.broker.local import encode, reason_of
-    from healer.broker.replay import delivery_files, load_delivery, to_cloudevent
+    from healer.broker.replay import delivery_files, event_of_file
     from healer.broker.transport import Answer
     from healer.settings import Settings
 
@@ -133,7 +133,7 @@ def _replay_remote(args: argparse.Namespace, out: TextIO) -> int:
             if not args.json:
                 out.write(f"▶ {path}\n")
             try:
-                event = to_cloudevent(load_delivery(path), secret=settings.webhook_secret)
+                event = event_of_file(path, secret=settings.webhook_secret)
             except HealerError as exc:
                 errors += 1
                 out.write(f"  error: {exc}\n")
@@ -200,6 +200,13 @@ def cmd_finish(args: argparse.Namespace) -> int:
         pushes=ledger_for(settings),
     )
     records: list[dict[str, Any]] = []
+    if not args.broker:
+        from healer.broker import running
+
+        dev = running.read()
+        if dev is not None:
+            args.broker = dev.ingress
+            print(f"healer finish: posting to the running healer dev at {dev.ingress}")
     if args.broker:
         import httpx
 
@@ -223,8 +230,10 @@ def cmd_finish(args: argparse.Namespace) -> int:
 
         if settings.state_backend == "memory":
             print(
-                "healer finish: the memory state store lives in one process; use --broker "
-                "(healer dev) or a shared state backend (HEALER_STATE_BACKEND=redis)",
+                "healer finish: no running healer dev found (.healer/dev.json) and no --broker: "
+                "finishing against this process's own empty memory state store, so no stage "
+                "knows the task. Start `healer dev` in this folder, pass --broker URL, or set "
+                "HEALER_STATE_BACKEND=redis to share the state store.",
                 file=sys.stderr,
             )
         services = Services(settings)
@@ -245,6 +254,8 @@ def _root() -> Any:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
+    import os
+    import signal
     import threading
 
     from healer.broker import dev, report
@@ -272,35 +283,91 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print(f"{name:<15} {url}")
     for name, why in sorted(server.missing.items()):
         print(f"{name:<15} unavailable: {why}")
+    from healer.broker import running
+
+    running.write(running.RunningDev(server.ingress_url, dict(server.stage_urls), os.getpid()))
+    print(f"(written to {running.DEV_FILE}: healer status, finish and deadletters use it)")
     print("POST a CloudEvent or a GitHub webhook to the ingress; Ctrl-C stops.", flush=True)
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # SIGTERM ends like Ctrl-C: .healer/dev.json is removed
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
+        running.remove()
         server.stop()
     return 0
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def _status_url(args: argparse.Namespace) -> str:
+    """The status function to ask: ``--url``, else the running ``healer dev``'s."""
+    if getattr(args, "url", None):
+        return str(args.url).rstrip("/")
+    from healer.broker import running
+
+    dev = running.read()
+    return dev.status.rstrip("/") if dev is not None and dev.status else ""
+
+
+def _fetch_status(url: str, timeout: float) -> dict[str, Any]:
+    import httpx
+
+    try:
+        with httpx.Client(timeout=timeout) as client:
+            shown = client.get(f"{url}/api/status")
+            letters = client.get(f"{url}/api/dead-letters")
+        shown.raise_for_status()
+        letters.raise_for_status()
+        body, dead = shown.json(), letters.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise StatusUnreachable(f"the status function at {url} did not answer: {exc}") from exc
+    if not isinstance(body, dict) or not isinstance(dead, dict):
+        raise StatusUnreachable(f"the status function at {url} answered something else")
+    return {**body, "dead_letters": dead.get("dead_letters", []), "from": url}
+
+
+def _local_status() -> dict[str, Any]:
     from healer.services import Services
     from healer.settings import Settings
 
-    services = Services(Settings.load())
+    settings = Settings.load()
+    if settings.state_backend == "memory":
+        print(
+            "healer status: no running healer dev found (.healer/dev.json) and no --url: "
+            "reading this process's own memory state store, which is empty. Start `healer dev` "
+            "in this folder, pass --url http://HOST:PORT (a status function), or set "
+            "HEALER_STATE_BACKEND=redis (with HEALER_REDIS_URL) to read a shared store.",
+            file=sys.stderr,
+        )
+    services = Services(settings)
     tasks = importlib.import_module("functions.status.tasks")
     letters = importlib.import_module("functions.status.deadletters")
     records = tasks.list_tasks(services.state)
-    dead = letters.listing(services.blobs)
+    return {
+        "tasks": records,
+        "counts": tasks.counts(records),
+        "by_failure_type": tasks.counts(records, "failure_type"),
+        "dead_letters": letters.listing(services.blobs),
+    }
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    tasks = importlib.import_module("functions.status.tasks")
+    url = _status_url(args)
+    shown = _fetch_status(url, args.timeout) if url else _local_status()
+    records, dead = shown["tasks"], shown["dead_letters"]
     if args.json:
-        shown = {
-            "tasks": records,
-            "counts": tasks.counts(records),
-            "by_failure_type": tasks.counts(records, "failure_type"),
-            "dead_letters": dead,
-        }
         print(json.dumps(shown, sort_keys=True))
         return 0
-    print(f"{len(records)} tasks" + "".join(f", {n} {s}" for s, n in tasks.counts(records).items()))
+    if url:
+        print(f"from {url}")
+    counts = shown.get("counts") or {}
+    total = shown.get("total", len(records))
+    print(f"{total} tasks" + "".join(f", {n} {s}" for s, n in counts.items()))
     for task in (tasks.summary(r) for r in records):
         print(
             f"  {task['task_id']:<32} {task['status']:<12} {task['repository']}#{task['run_id']} "
@@ -313,9 +380,146 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"      escalated: {task['comment_url']}")
     print(f"{len(dead)} dead letters")
     for letter in dead:
-        line = f"  {letter['id']:<36} {letter['type']} code={letter['code']}"
-        print(f"{line} from {letter['destination']}")
+        print(_letter_line(letter))
     return 0
+
+
+def _letter_line(letter: dict[str, Any]) -> str:
+    name = letter.get("letter") or letter.get("id", "")
+    reason = letter.get("reason") or f"code={letter.get('code', '')}"
+    return f"  {name}  {letter.get('type', '')}  {reason}"
+
+
+class StatusUnreachable(HealerError):
+    status = 503
+
+
+def _letter_stores(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The dead-letter module and the configured blob store (what ``healer dev`` writes to)."""
+    from healer.broker.pipeline import offline_settings
+    from healer.settings import Settings
+    from healer.stores.factory import blob_store
+
+    settings = offline_settings(Settings.load(), _root())
+    return importlib.import_module("functions.status.deadletters"), blob_store(settings)
+
+
+def cmd_deadletters(args: argparse.Namespace) -> int:
+    letters, blobs = _letter_stores(args)
+    if args.action == "list":
+        listed = letters.listing(blobs, limit=args.limit)
+        for letter in listed:
+            print(json.dumps(letter, sort_keys=True) if args.json else _letter_line(letter))
+        if not args.json:
+            print(f"{len(listed)} dead letters in {_where(blobs)}")
+        return 0
+    if not args.refs and not (args.action == "clear" and args.all):
+        raise InvalidArguments(f"healer deadletters {args.action} needs at least one ID")
+    if args.action == "clear" and args.all:
+        keys = blobs.list(letters.PREFIX)
+    else:
+        keys = [key for ref in args.refs for key in letters.resolve(blobs, ref)]
+    if args.action == "show":
+        for key in keys:
+            print(json.dumps({"key": key, **letters.read(blobs, key)}, indent=2, sort_keys=True))
+        return 0
+    if args.action == "clear":
+        for key in keys:
+            blobs.delete(key)
+            print(f"cleared {letters.letter_id(key)}")
+        return 0
+    return _replay_letters(args, letters, blobs, keys)
+
+
+def _where(blobs: Any) -> str:
+    root = getattr(blobs, "root", None)
+    return str(root) if root is not None else type(blobs).__name__
+
+
+def _replay_letters(args: argparse.Namespace, letters: Any, blobs: Any, keys: list[str]) -> int:
+    """Post each letter's event again: to ``--broker``, the running ``healer dev``, or an
+    in-process pipeline on the configured stores. A letter whose delivery now succeeds is
+    removed (unless ``--keep``); the stages' dedup makes a second delivery harmless."""
+    from healer.broker import report, running
+    from healer.settings import Settings
+
+    settings = Settings.load()
+    broker = args.broker or ""
+    if not broker:
+        dev = running.read()
+        broker = dev.ingress if dev is not None else ""
+    failures = 0
+    publish, close = _publisher(broker, args)
+    try:
+        for key in keys:
+            event = letters.to_event(letters.read(blobs, key), secret=settings.webhook_secret)
+            if not args.json:
+                print(f"▶ {letters.letter_id(key)} → {broker or 'in-process pipeline'}")
+            records = publish(event)
+            _emit(sys.stdout, records, args.json)
+            if any(report.failed(r) for r in records):
+                failures += 1
+                continue
+            if not args.keep:
+                blobs.delete(key)
+                if not args.json:
+                    print(f"  replayed; removed {letters.letter_id(key)}")
+    finally:
+        close()
+    return 1 if failures else 0
+
+
+def _publisher(broker: str, args: argparse.Namespace) -> tuple[Any, Any]:
+    from healer.broker import report
+
+    if broker:
+        import httpx
+
+        from healer.broker.local import encode
+
+        client = httpx.Client(timeout=args.timeout)
+
+        def post(event: Any) -> list[dict[str, Any]]:
+            from healer.broker.hops import Hop, Outcome
+            from healer.broker.local import reason_of
+            from healer.broker.transport import Answer
+
+            headers, body = encode(event)
+            try:
+                response = client.post(broker, headers=headers, content=body)
+                answer = Answer(
+                    response.status_code,
+                    {k.lower(): v for k, v in response.headers.items()},
+                    response.content,
+                )
+            except httpx.HTTPError as exc:
+                answer = Answer(None, error=f"{type(exc).__name__}: {exc}")
+            hop = Hop(
+                stage="broker",
+                type=str(event["type"]),
+                id=str(event["id"]),
+                status=answer.status,
+                outcome=Outcome.INGRESS,
+                reason=reason_of(answer) if answer.status != 202 or not answer.body else "",
+            )
+            return [report.record(hop), *_remote_hops(answer.body)]
+
+        return post, client.close
+    from healer.broker.pipeline import in_process, offline_settings
+    from healer.services import Services
+    from healer.settings import Settings
+
+    services = Services(offline_settings(Settings.load(), _root()))
+    pipeline = in_process(services, backoff_scale=args.backoff_scale)
+
+    def publish(event: Any) -> list[dict[str, Any]]:
+        return [report.record(h) for h in pipeline.broker.publish(event)]
+
+    return publish, pipeline.close
+
+
+class InvalidArguments(HealerError):
+    status = 400
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -387,9 +591,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.set_defaults(run=cmd_dev)
 
-    status = sub.add_parser("status", help="tasks in the state store and dead-lettered events")
+    status = sub.add_parser(
+        "status", help="tasks and dead letters, from the running healer dev or the stores"
+    )
     status.add_argument("--json", action="store_true")
+    status.add_argument(
+        "--url",
+        metavar="URL",
+        help="a status function to ask (default: the running healer dev's, else the "
+        "configured stores)",
+    )
+    status.add_argument("--timeout", type=float, default=10.0)
     status.set_defaults(run=cmd_status)
+
+    letters = sub.add_parser(
+        "deadletters", help="list, show, replay or clear dead-lettered events (blob store)"
+    )
+    letters.add_argument("action", choices=["list", "show", "replay", "clear"])
+    letters.add_argument(
+        "refs", nargs="*", metavar="ID", help="a letter (as listed) or an event id (its letters)"
+    )
+    letters.add_argument("--json", action="store_true")
+    letters.add_argument("--limit", type=int, default=200, help="list: at most this many")
+    letters.add_argument("--all", action="store_true", help="clear: every dead letter")
+    letters.add_argument(
+        "--broker",
+        metavar="URL",
+        help="replay: POST to this broker ingress (default: the running healer dev's, else "
+        "an in-process pipeline on the configured stores)",
+    )
+    letters.add_argument(
+        "--keep", action="store_true", help="replay: keep letters whose replay succeeded"
+    )
+    letters.add_argument("--timeout", type=float, default=60.0)
+    letters.add_argument("--backoff-scale", type=float, default=0.1)
+    letters.set_defaults(run=cmd_deadletters)
     return parser
 
 

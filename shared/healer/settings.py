@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -24,6 +25,31 @@ DEFAULT_CONFIG_FILE = "healer-config.json"
 # form Argo's EventSource produces, because that EventSource checked GitHub's signature and
 # re-encoded the body (the signed bytes are gone by the time an envelope reaches a stage).
 ENVELOPE_TRUST_MODES = ("verify", "argo")
+# Settings that name one of a few backends or modes: anything else is refused at load.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "state_backend": ("memory", "redis", "configmap"),
+    "blob_backend": ("file", "s3"),
+    "coderun_backend": ("outbox", "kubernetes"),
+    "envelope_trust": ENVELOPE_TRUST_MODES,
+}
+# Lowest accepted value of each number; a limit of 0 or less would silently disable its stage.
+MINIMUM: dict[str, float] = {
+    "max_attempts": 1,
+    "time_window_mins": 0,  # 0: no branch window
+    "max_body_bytes": 1024,
+    "configmap_shards": 1,
+    "max_concurrent": 1,
+    "attempt_timeout_mins": 1,
+    "breaker_threshold": 0,  # 0 turns the breaker off
+    "breaker_window_mins": 1,
+    "breaker_open_mins": 1,
+    "github_timeout": 0.1,
+    "extras_timeout": 0.1,
+    "kube_timeout": 0.1,
+    "discord_timeout": 0.1,
+}
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -123,7 +149,9 @@ class Settings:
         environ: Mapping[str, str] | None = None,
         config_path: str | os.PathLike[str] | None = None,
     ) -> Settings:
-        """Defaults, then the JSON file (if any), then ``HEALER_<FIELD>`` variables."""
+        """Defaults, then the JSON file (if any), then ``HEALER_<FIELD>`` variables, checked:
+        a malformed value, an unknown backend or a limit out of range is ``InvalidInput``
+        naming every bad setting, so a command or a readiness probe fails at start."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         path = Path(config_path or env.get(CONFIG_ENV) or DEFAULT_CONFIG_FILE)
@@ -141,17 +169,30 @@ class Settings:
                     "config file %s: ignoring unknown keys %s", path, ", ".join(unknown)
                 )
             values.update({k: v for k, v in loaded.items() if k in known})
+        origin = {name: f"in {path}" for name in values}
         for f in fields(cls):
             raw = env.get(f"HEALER_{f.name.upper()}")
             if raw is not None:
                 values[f.name] = raw
-        return cls(
-            **{
-                f.name: _coerce(f.name, f.type, values[f.name])
-                for f in fields(cls)
-                if f.name in values
-            }
-        )
+                origin[f.name] = f"from HEALER_{f.name.upper()}"
+        coerced: dict[str, Any] = {}
+        problems: list[str] = []
+        for f in fields(cls):
+            if f.name not in values:
+                continue
+            try:
+                coerced[f.name] = _coerce(f.name, f.type, values[f.name])
+                if f.name in CHOICES:
+                    coerced[f.name] = coerced[f.name].strip().lower()
+            except InvalidInput as exc:
+                problems.append(f"{exc} ({origin[f.name]})")
+                continue
+            problem = _check(f.name, coerced[f.name])
+            if problem:
+                problems.append(f"{problem} ({origin[f.name]})")
+        if problems:
+            raise InvalidInput("invalid settings: " + "; ".join(problems))
+        return cls(**coerced)
 
     def private_key(self) -> str:
         """The GitHub App key, inline or from its file."""
@@ -162,21 +203,57 @@ class Settings:
         return ""
 
 
+def _check(name: str, value: Any) -> str:
+    """What is wrong with a coerced value ("" when nothing)."""
+    choices = CHOICES.get(name)
+    if choices and value not in choices:
+        return f"{name}={value!r} is not one of {', '.join(choices)}"
+    lowest = MINIMUM.get(name)
+    if lowest is not None and value < lowest:
+        return f"{name}={value!r} must be at least {lowest:g}"
+    return ""
+
+
+def _shown(name: str, value: Any) -> str:
+    """The value for an error message; secrets (fields kept out of ``repr``) are never echoed."""
+    hidden = {f.name for f in fields(Settings) if not f.repr}
+    return "(hidden)" if name in hidden else repr(value)
+
+
 def _coerce(name: str, kind: object, value: Any) -> Any:
+    """``value`` as the field's type; malformed text is refused, never guessed at."""
     kind = str(kind)
+    bad = InvalidInput(f"setting {name}={_shown(name, value)} is not a valid {kind}")
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise InvalidInput(
+            f"setting {name}={_shown(name, value)} is not a boolean (true/false, 1/0, yes/no, "
+            "on/off)"
+        )
+    if kind in ("int", "float") and isinstance(value, bool):
+        raise bad
     try:
-        if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            return str(value).strip().lower() in {"1", "true", "yes", "on"}
         if kind == "int":
+            if isinstance(value, float) and not value.is_integer():
+                raise bad
             return int(value)
         if kind == "float":
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise bad
+            return number
         if kind.startswith("tuple"):
             if isinstance(value, str):
                 return _split(value)
+            if not isinstance(value, list | tuple):
+                raise bad
             return tuple(str(v) for v in value)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"setting {name}={value!r} is not a valid {kind}") from exc
+        raise bad from exc
+    if isinstance(value, dict | list):
+        raise bad
     return str(value)

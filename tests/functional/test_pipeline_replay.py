@@ -185,7 +185,8 @@ def test_rejected_input_is_dead_lettered_into_the_status_function(
     )
     assert failed.dead_lettered and failed.reason
     assert (letter.stage, letter.outcome, letter.status) == ("status", Outcome.DEAD_LETTER, 202)
-    stored = json.loads(services.blobs.get("dead-letters/bad-1.json"))
+    (key,) = services.blobs.list("dead-letters/bad-1--")
+    stored = json.loads(services.blobs.get(key))
     assert stored["error"]["code"] == failed.status
     assert stored["error"]["destination"] == "http://ingest.cto.svc.cluster.local/"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +105,15 @@ def test_an_unknown_backend_is_not_ready() -> None:
     assert readiness.reason() == (
         "state store (etcd): state_backend 'etcd' is not one of: memory, redis, configmap"
     )
+
+
+def test_invalid_settings_fail_readiness_with_the_reason_in_the_log(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HEALER_CONFIG", str(tmp_path / "absent.json"))
+    monkeypatch.setenv("HEALER_MAX_ATTEMPTS", "0")
+    readiness = Readiness(ttl=0)
+    with caplog.at_level(logging.WARNING, logger="healer.readiness"):
+        reason = readiness.reason()
+    assert reason is not None and "max_attempts=0 must be at least 1" in reason
+    assert any("max_attempts=0" in r.getMessage() for r in caplog.records)

@@ -89,3 +89,62 @@ def test_unknown_config_keys_are_named_in_a_warning(
         settings = Settings.load({}, config_path=config)
     assert settings.model == "m1" and settings.max_attempts == 3
     assert "ignoring unknown keys max_attempt" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"HEALER_STATE_BACKEND": "postgres"}, "state_backend='postgres' is not one of memory"),
+        ({"HEALER_BLOB_BACKEND": "gcs"}, "blob_backend='gcs' is not one of file, s3"),
+        ({"HEALER_CODERUN_BACKEND": "k8s"}, "coderun_backend='k8s' is not one of outbox"),
+        ({"HEALER_ALLOW_FORK_PRS": "ture"}, "allow_fork_prs='ture' is not a boolean"),
+        ({"HEALER_IGNORE_BOTS": "nope"}, "ignore_bots='nope' is not a boolean"),
+        ({"HEALER_MAX_ATTEMPTS": "three"}, "max_attempts='three' is not a valid int"),
+        ({"HEALER_MAX_ATTEMPTS": "0"}, "max_attempts=0 must be at least 1"),
+        ({"HEALER_MAX_ATTEMPTS": "-1"}, "max_attempts=-1 must be at least 1"),
+        ({"HEALER_MAX_CONCURRENT": "0"}, "max_concurrent=0 must be at least 1"),
+        ({"HEALER_GITHUB_TIMEOUT": "nan"}, "github_timeout='nan' is not a valid float"),
+        ({"HEALER_GITHUB_TIMEOUT": "0"}, "github_timeout=0.0 must be at least 0.1"),
+        ({"HEALER_BREAKER_THRESHOLD": "-3"}, "breaker_threshold=-3 must be at least 0"),
+    ],
+)
+def test_bad_settings_are_refused_at_load_naming_the_setting_and_its_origin(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(InvalidInput, match="invalid settings") as caught:
+        Settings.load(env, config_path=tmp_path / "absent.json")
+    assert message in str(caught.value)
+    assert f"from {next(iter(env))}" in str(caught.value)
+
+
+def test_bad_values_in_the_file_are_refused_too_and_all_are_named(tmp_path: Path) -> None:
+    config = tmp_path / "c.json"
+    config.write_text(
+        json.dumps({"max_attempts": 2.5, "memory_enabled": "ture", "max_concurrent": True})
+    )
+    with pytest.raises(InvalidInput) as caught:
+        Settings.load({}, config_path=config)
+    text = str(caught.value)
+    for name in ("max_attempts=2.5", "memory_enabled='ture'", "max_concurrent=True"):
+        assert name in text
+    assert f"in {config}" in text
+
+
+def test_well_formed_values_still_load(tmp_path: Path) -> None:
+    env = {
+        "HEALER_ALLOW_FORK_PRS": " Off ",
+        "HEALER_IGNORE_BOTS": "YES",
+        "HEALER_STATE_BACKEND": " Redis",
+        "HEALER_MAX_ATTEMPTS": "1",
+    }
+    settings = Settings.load(env, config_path=tmp_path / "absent.json")
+    assert (settings.allow_fork_prs, settings.ignore_bots) == (False, True)
+    assert (settings.state_backend, settings.max_attempts) == ("redis", 1)
+
+
+def test_a_secret_setting_is_never_echoed_in_the_error(tmp_path: Path) -> None:
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"webhook_secret": {"value": "s3cr3t-value"}}))
+    with pytest.raises(InvalidInput) as caught:
+        Settings.load({}, config_path=config)
+    assert "s3cr3t" not in str(caught.value) and "webhook_secret=(hidden)" in str(caught.value)

@@ -4,6 +4,10 @@
 sender waits ``backoffDelay × 2^n`` (exponential) or ``backoffDelay × n`` (linear). 2xx is
 success; 5xx, 404, 408, 409 and 429 (and network errors) are retried; every other status is
 final. What is still failing at the end goes to the dead-letter sink, if one is configured.
+
+``retryAfterMax`` (Knative's ``delivery-retryafter`` feature) makes a 429 or 503 answer's
+``Retry-After`` count: the wait before the next retry is the larger of the backoff and the
+``Retry-After`` value capped at ``retryAfterMax``; ``PT0S`` turns it off. It never adds retries.
 """
 
 from __future__ import annotations
@@ -11,11 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 BackoffPolicy = Literal["exponential", "linear"]
 
 RETRYABLE_4XX = frozenset({404, 408, 409, 429})
+RETRY_AFTER_STATUSES = frozenset({429, 503})
 _DURATION = re.compile(
     r"^P(?:(?P<days>\d+(?:\.\d+)?)D)?"
     r"(?:T(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
@@ -38,6 +45,20 @@ def parse_duration(text: str) -> float:
         + parts.get("minutes", 0.0) * 60
         + parts.get("seconds", 0.0)
     )
+
+
+def retry_after_seconds(value: str, now: datetime | None = None) -> float | None:
+    """A ``Retry-After`` header's wait: delay-seconds or an HTTP date; None when malformed."""
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def is_success(status: int) -> bool:
@@ -64,12 +85,18 @@ class DeliverySpec:
     backoff_policy: BackoffPolicy = "exponential"
     backoff_delay: float = 0.2
     dead_letter: DeadLetterSink | None = None
+    retry_after_max: float | None = None  # seconds; None: the spec does not set retryAfterMax
 
-    def delay_before_retry(self, n: int) -> float:
-        """Seconds to wait before retry number ``n`` (1-based)."""
+    def delay_before_retry(self, n: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry number ``n`` (1-based); ``retry_after`` is what a 429
+        or 503 answer asked for, honoured up to ``retry_after_max``."""
         if self.backoff_policy == "linear":
-            return self.backoff_delay * n
-        return float(self.backoff_delay * 2.0**n)
+            backoff = self.backoff_delay * n
+        else:
+            backoff = float(self.backoff_delay * 2.0**n)
+        if retry_after is None or not self.retry_after_max:
+            return backoff
+        return max(backoff, min(retry_after, self.retry_after_max))
 
     @property
     def attempts(self) -> int:
@@ -121,4 +148,11 @@ def parse_delivery(raw: Any, where: str) -> DeliverySpec | None:
     sink = None
     if raw.get("deadLetterSink") is not None:
         sink = parse_sink(raw["deadLetterSink"], where)
-    return DeliverySpec(retry=retry, backoff_policy=policy, backoff_delay=delay, dead_letter=sink)
+    retry_after_max = parse_duration(str(raw["retryAfterMax"])) if "retryAfterMax" in raw else None
+    return DeliverySpec(
+        retry=retry,
+        backoff_policy=policy,
+        backoff_delay=delay,
+        dead_letter=sink,
+        retry_after_max=retry_after_max,
+    )

@@ -3,7 +3,10 @@
 Replies re-enter the broker (breadth first) carrying ``knativebrokerttl`` one lower than the
 event they answer; at 0 they are dropped, the only guard against reply loops. Failed deliveries
 are retried per the Trigger's (or Broker's) delivery spec, then sent to the dead-letter sink with
-``knativeerrordest``, ``knativeerrorcode`` and ``knativeerrordata``.
+``knativeerrordest``, ``knativeerrorcode`` and ``knativeerrordata``. A 429 or 503 answer's
+``Retry-After`` is honoured as Knative's ``retryAfterMax`` does (see ``delivery``): up to the
+spec's ``retryAfterMax``, else up to the broker's ``retry_after_max``, within the same number
+of retries.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from dataclasses import dataclass, replace
 
 from cloudevents.http import CloudEvent
 
-from healer.broker.delivery import DeadLetterSink, DeliverySpec, is_retryable, is_success
+from healer.broker.delivery import (
+    RETRY_AFTER_STATUSES,
+    DeadLetterSink,
+    DeliverySpec,
+    is_retryable,
+    is_success,
+    retry_after_seconds,
+)
 from healer.broker.hops import Hop, Outcome
 from healer.broker.transport import Answer, Sender
 from healer.broker.triggers import DEFAULT_BROKER, Topology, Trigger
@@ -27,6 +37,7 @@ from healer.runtime import REASON_HEADER, is_cloudevent, parse_cloudevent
 from healer.vocabulary import EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST, EXT_TTL
 
 DEFAULT_TTL = 255
+DEFAULT_RETRY_AFTER_MAX = 120.0  # seconds a local delivery waits at most for one Retry-After
 ERROR_DATA_MAX_CHARS = 1024
 _ERROR_DATA_MAX_BYTES = ERROR_DATA_MAX_CHARS // 4 * 3  # base64 of this many bytes fits the limit
 
@@ -84,8 +95,10 @@ class LocalBroker:
     """Routes by ``topology``; reaches subscribers through ``sender``.
 
     ``backoff_scale`` multiplies every retry delay (0 in tests, 1 for Knative's real timing);
-    ``sleep`` is injectable for the same reason. ``unavailable`` explains Services that exist in
-    the manifests but cannot be reached (their function is not written yet).
+    ``sleep`` is injectable for the same reason. ``retry_after_max`` caps a ``Retry-After`` wait
+    where the delivery spec sets no ``retryAfterMax`` (0 ignores the header, as a cluster
+    without Knative's ``delivery-retryafter`` feature does). ``unavailable`` explains Services
+    that exist in the manifests but cannot be reached (their function is not written yet).
     """
 
     def __init__(
@@ -98,6 +111,7 @@ class LocalBroker:
         backoff_scale: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         on_hop: Callable[[Hop], None] | None = None,
+        retry_after_max: float = DEFAULT_RETRY_AFTER_MAX,
     ) -> None:
         self.topology = topology
         self.sender = sender
@@ -106,6 +120,7 @@ class LocalBroker:
         self.backoff_scale = backoff_scale
         self.sleep = sleep
         self.on_hop = on_hop
+        self.retry_after_max = retry_after_max
         self._lock = threading.Lock()
 
     def publish(self, event: CloudEvent) -> list[Hop]:
@@ -210,9 +225,12 @@ class LocalBroker:
         headers, body = encode(event)
         spent = 0.0
         answer = Answer(None, error="not attempted")
+        if spec.retry_after_max is None:
+            spec = replace(spec, retry_after_max=self.retry_after_max)
         for n in range(spec.attempts):
             if n:
-                self.sleep(spec.delay_before_retry(n) * self.backoff_scale)
+                asked = _retry_after(answer)
+                self.sleep(spec.delay_before_retry(n, asked) * self.backoff_scale)
             started = time.perf_counter()
             answer = self.sender.send(service, path, headers, body)
             spent += (time.perf_counter() - started) * 1000
@@ -268,6 +286,14 @@ class LocalBroker:
             attempts=result.attempts,
             duration_ms=result.duration_ms,
         )
+
+
+def _retry_after(answer: Answer) -> float | None:
+    """The wait a 429 or 503 answer asked for, if it asked."""
+    if answer.status not in RETRY_AFTER_STATUSES:
+        return None
+    header = answer.headers.get("retry-after")
+    return retry_after_seconds(header) if header else None
 
 
 def _parse_reply(answer: Answer) -> CloudEvent | str:

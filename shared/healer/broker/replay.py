@@ -9,10 +9,14 @@ The event is ``dev.healer.github.webhook`` with ``id`` = ``X-GitHub-Delivery``, 
 repository's URL, and data ``{"headers": {Canonical-Name: [values]}, "body", "metadata"}``.
 When a webhook secret is configured the signature is recomputed over the bytes ingest will
 verify: the compact JSON of the body, or the body string itself.
+
+A dead letter (what the status function's sink stores: ``{attributes, data, data_encoding,
+error, ...}``) is replayed as the event it was, without the broker's error and TTL attributes.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -23,7 +27,15 @@ from typing import Any
 from cloudevents.http import CloudEvent
 
 from healer.errors import InvalidInput
-from healer.vocabulary import EXT_GITHUB_EVENT, GITHUB_SOURCE, EventType
+from healer.vocabulary import (
+    EXT_ERROR_CODE,
+    EXT_ERROR_DATA,
+    EXT_ERROR_DEST,
+    EXT_GITHUB_EVENT,
+    EXT_TTL,
+    GITHUB_SOURCE,
+    EventType,
+)
 
 SIGNATURE = "X-Hub-Signature-256"
 
@@ -47,13 +59,68 @@ def delivery_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def load_delivery(path: Path) -> dict[str, Any]:
+# Attributes the broker added on the way to the dead-letter sink: a replay starts afresh.
+BROKER_ATTRIBUTES = frozenset({EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST, EXT_TTL})
+
+
+def is_dead_letter(document: Any) -> bool:
+    return isinstance(document, dict) and isinstance(document.get("attributes"), dict)
+
+
+def dead_letter_event(stored: Mapping[str, Any], *, secret: str = "") -> CloudEvent:
+    """The event a dead letter holds, as first sent to the failing subscriber. A GitHub
+    webhook envelope is signed afresh when a secret is configured: its body was redacted."""
+    encoding = stored.get("data_encoding", "json")
+    if encoding == "withheld":
+        raise InvalidInput(
+            f"dead letter {stored.get('id', '')!r} cannot be replayed: its data was withheld "
+            "because it held a secret value; ask GitHub to redeliver the delivery instead"
+        )
+    attributes = stored.get("attributes")
+    if not isinstance(attributes, dict) or not attributes.get("id") or not attributes.get("type"):
+        raise InvalidInput("the dead letter has no event attributes (id, type) to replay")
+    kept = {str(k): str(v) for k, v in attributes.items() if k not in BROKER_ATTRIBUTES}
+    data = stored.get("data")
+    if encoding == "base64" and isinstance(data, str):
+        data = base64.b64decode(data)
+    elif encoding == "none":
+        data = None
+    envelope = data if isinstance(data, dict) else None
+    if (
+        secret
+        and kept["type"] == EventType.GITHUB_WEBHOOK.value
+        and envelope is not None
+        and isinstance(envelope.get("headers"), dict)
+        and isinstance(envelope.get("body"), dict | str)
+    ):
+        headers = {k: v for k, v in envelope["headers"].items() if k.lower() != SIGNATURE.lower()}
+        headers[canonical(SIGNATURE)] = [signature(secret, signed_bytes(envelope["body"]))]
+        data = {**envelope, "headers": headers}
+    return CloudEvent(kept, data)
+
+
+def event_of_file(path: Path, *, secret: str = "") -> CloudEvent:
+    """A delivery file's event, or a dead letter's."""
+    document = _read_json(path)
+    if is_dead_letter(document):
+        return dead_letter_event(document, secret=secret)
+    return to_cloudevent(load_delivery(path, document), secret=secret)
+
+
+def _read_json(path: Path) -> Any:
     try:
-        delivery = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"{path}: not a readable JSON delivery file: {exc}") from exc
+
+
+def load_delivery(path: Path, document: Any = None) -> dict[str, Any]:
+    delivery = _read_json(path) if document is None else document
     if not isinstance(delivery, dict) or not isinstance(delivery.get("headers"), dict):
-        raise InvalidInput(f"{path}: a delivery file is {{'headers': {{...}}, 'body': <payload>}}")
+        raise InvalidInput(
+            f"{path}: a delivery file is {{'headers': {{...}}, 'body': <payload>}} "
+            "(or a dead letter: {'attributes': {...}, 'data': ...})"
+        )
     if not isinstance(delivery.get("body"), dict | str):
         raise InvalidInput(f"{path}: 'body' must be the webhook payload object (or its raw text)")
     return delivery

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import flask
@@ -280,3 +281,71 @@ def test_stage_that_does_not_answer_counts_as_a_network_error(tmp_path: Path) ->
     broker, _ = make(tmp_path, BROKER + trigger("t1", "a", "one"), {"one": crash, "sink": Sink()})
     hop = broker.publish(event())[0]
     assert hop.outcome == Outcome.FAILED and hop.status == 500
+
+
+def rate_limited_then(ok_after: int, status: int, retry_after: str) -> Stage:
+    calls: list[int] = []
+
+    def stage(request: flask.Request) -> flask.Response:
+        calls.append(1)
+        if len(calls) <= ok_after:
+            return flask.Response(status=status, headers={"Retry-After": retry_after})
+        return flask.Response(status=202)
+
+    return stage
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_is_honoured_up_to_the_brokers_cap(tmp_path: Path, status: int) -> None:
+    # A 70 s rate limit: the backoff alone (1, 2, 4 s) would exhaust the retries.
+    stage = rate_limited_then(1, status, "70")
+    broker, sleeps = make(tmp_path, BROKER + trigger("t1", "a", "one"), {"one": stage})
+    (hop,) = broker.publish(event())
+    assert (hop.outcome, hop.attempts) == (Outcome.ACCEPTED, 2)
+    assert sleeps == [70.0]
+
+
+def test_retry_after_is_capped_and_never_shortens_the_backoff(tmp_path: Path) -> None:
+    broker, sleeps = make(
+        tmp_path,
+        BROKER + trigger("t1", "a", "one"),
+        {"one": rate_limited_then(3, 503, "1000"), "sink": Sink()},
+    )
+    broker.retry_after_max = 30.0
+    broker.publish(event())
+    assert sleeps == [30.0, 30.0, 30.0]
+    broker2, sleeps2 = make(
+        tmp_path, BROKER + trigger("t1", "a", "one"), {"one": rate_limited_then(2, 429, "0")}
+    )
+    broker2.publish(event())
+    assert sleeps2 == [1.0, 2.0]  # the backoff is the floor
+
+
+def test_the_specs_retry_after_max_wins_and_pt0s_ignores_the_header(tmp_path: Path) -> None:
+    capped = "  delivery: {retry: 2, backoffDelay: PT1S, retryAfterMax: PT5S}\n"
+    broker, sleeps = make(
+        tmp_path,
+        BROKER + trigger("t1", "a", "one", capped),
+        {"one": rate_limited_then(1, 503, "70")},
+    )
+    broker.publish(event())
+    assert sleeps == [5.0]
+    off = "  delivery: {retry: 2, backoffDelay: PT1S, retryAfterMax: PT0S}\n"
+    broker2, sleeps2 = make(
+        tmp_path, BROKER + trigger("t1", "a", "one", off), {"one": rate_limited_then(1, 503, "70")}
+    )
+    broker2.publish(event())
+    assert sleeps2 == [2.0]
+
+
+def test_retry_after_only_counts_on_429_and_503_and_may_be_an_http_date(tmp_path: Path) -> None:
+    broker, sleeps = make(
+        tmp_path, BROKER + trigger("t1", "a", "one"), {"one": rate_limited_then(1, 500, "70")}
+    )
+    broker.publish(event())
+    assert sleeps == [1.0]
+    from healer.broker.delivery import retry_after_seconds
+
+    now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds("Wed, 01 Jan 2025 12:01:10 GMT", now) == 70.0
+    assert retry_after_seconds("soon", now) is None

@@ -53,6 +53,27 @@ def test_a_check_suite_without_run_id_resolves_to_the_suites_run() -> None:
     assert resolved.head_branch == "fix/login-form"
 
 
+def test_a_check_run_without_run_id_resolves_through_its_job() -> None:
+    routes = Routes()
+    failure = webapp(event="check_run", run_id=0, job_id=90002)
+    resolved = resolve_run(client(routes), failure)
+    assert (resolved.run_id, resolved.run_attempt, resolved.workflow_name) == (7002, 1, "Frontend")
+    assert (resolved.head_branch, resolved.job_name, resolved.job_id) == (
+        "fix/login-form",
+        "lint",
+        90002,
+    )
+    assert [r.url.path for r in routes.requests] == ["/repos/acme/webapp/actions/jobs/90002"]
+    assert [j.job_id for j in failed_jobs(client(routes), resolved)] == [90002]
+
+
+def test_a_check_runs_job_without_a_run_is_a_permanent_rejection() -> None:
+    routes = Routes()
+    routes.json("/repos/acme/webapp/actions/jobs/90077", {"id": 90077, "run_id": None})
+    with pytest.raises(InvalidInput, match="job 90077 of acme/webapp names no workflow run"):
+        resolve_run(client(routes), webapp(event="check_run", run_id=0, job_id=90077))
+
+
 def test_without_a_matching_suite_the_newest_failed_run_of_the_commit_is_taken() -> None:
     routes = Routes()
     runs = recorded("repos/acme/webapp/actions/runs.json")["workflow_runs"]

@@ -123,6 +123,33 @@ def test_check_run_not_from_actions_is_skipped(delivery: Load) -> None:
     assert "not a GitHub Actions job" in skipped("check_run", payload)
 
 
+def test_an_actions_check_run_without_a_run_url_is_resolved_later_through_its_job(
+    delivery: Load,
+) -> None:
+    # A check run's id is its job's id; classify asks GitHub for the job's run.
+    payload = check_run_payload(
+        delivery,
+        id=90002,
+        details_url="https://github.com/acme/widgets/runs/90002",
+        html_url="https://github.com/acme/widgets/runs/90002",
+        app={"slug": "github-actions"},
+    )
+    finding = found("check_run", payload)
+    model = FailureDetected.model_validate(finding.data)
+    assert (model.event, model.run_id, model.job_id) == ("check_run", 0, 90002)
+    assert finding.run_id == "job-90002" and finding.identity[-1] == 90002
+
+
+def test_a_check_run_of_another_app_without_a_run_url_is_skipped(delivery: Load) -> None:
+    payload = check_run_payload(
+        delivery,
+        details_url="https://ci.example/build/1",
+        html_url="https://github.com/x",
+        app={"slug": "circleci"},
+    )
+    assert "not a GitHub Actions job (app circleci" in skipped("check_run", payload)
+
+
 def test_check_run_from_fork_pull_request(delivery: Load) -> None:
     pulls = [{"number": 9, "head": {"repo": {"id": 2, "name": "w"}}, "base": {"repo": {"id": 1}}}]
     finding = found("check_run", check_run_payload(delivery, pull_requests=pulls))
