@@ -8,7 +8,6 @@ dedupe on (source, id).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -62,13 +61,14 @@ def build_event(
 def event_data(event: CloudEvent) -> dict[str, Any]:
     """The event's data as a JSON object, whatever form it arrived in."""
     from healer.errors import InvalidInput
+    from healer.wire import loads
 
     data = event.get_data()
     try:
         if isinstance(data, (bytes, bytearray)):
             data = data.decode("utf-8")
         if isinstance(data, str):
-            data = json.loads(data)
+            data = loads(data)
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError alike
         raise InvalidInput(f"event {event['id']} data is not JSON: {exc}") from exc
     if not isinstance(data, dict):

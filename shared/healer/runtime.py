@@ -21,6 +21,13 @@ from cloudevents.http import CloudEvent
 from healer import __version__
 from healer.errors import HealerError, InvalidInput, PayloadTooLarge, RetryableError
 from healer.readiness import Readiness
+from healer.wire import (
+    check_attributes,
+    check_nesting,
+    check_text,
+    header_safe,
+    is_header_safe,
+)
 
 if TYPE_CHECKING:
     import flask
@@ -30,6 +37,7 @@ log = logging.getLogger("healer.runtime")
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
 PROBLEM = "application/problem+json"
+MAX_DETAIL = 1000
 REASON_HEADER = "X-Healer-Reason"
 READINESS_PATH = "/health/readiness"
 HEALTH_PATHS = ("/health", "/health/liveness", READINESS_PATH)
@@ -87,8 +95,10 @@ def parse_cloudevent(headers: Mapping[str, str], body: bytes) -> CloudEvent:
     except (ValueError, TypeError, AttributeError) as exc:
         # The SDK raises AttributeError for a structured body that is JSON but not an object.
         raise InvalidInput(f"not a valid CloudEvent: {exc}") from exc
+    check_attributes(event.get_attributes())
     if event["specversion"] != "1.0":
         raise InvalidInput(f"specversion {event['specversion']!r} is not supported; expected '1.0'")
+    check_text(event.get_data())
     return event
 
 
@@ -97,18 +107,24 @@ def problem(
 ) -> flask.Response:
     import flask
 
+    detail = detail if len(detail) <= MAX_DETAIL else detail[: MAX_DETAIL - 1] + "…"
     body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
     response = flask.Response(body, status=status, mimetype=PROBLEM)
     for name, value in (headers or {}).items():
-        response.headers[name] = value
+        response.headers[name] = header_safe(value)
     return response
 
 
-def _read_body(request: flask.Request, limit: int) -> bytes:
+def read_body(request: flask.Request, limit: int) -> bytes:
+    """At most ``limit`` bytes (413 beyond), whether the length is declared or chunked; a body
+    that cannot be read (a malformed chunk, a short read) is 400."""
     length = request.content_length
     if length is not None and length > limit:
         raise PayloadTooLarge(f"body of {length} bytes exceeds the limit of {limit} bytes")
-    body = request.stream.read(limit + 1)
+    try:
+        body = request.stream.read(limit + 1)
+    except (OSError, ValueError) as exc:  # werkzeug: "Invalid chunk header", ClientDisconnected
+        raise InvalidInput(f"the request body could not be read: {exc}") from exc
     if len(body) > limit:
         raise PayloadTooLarge(f"body exceeds the limit of {limit} bytes")
     return body
@@ -117,22 +133,25 @@ def _read_body(request: flask.Request, limit: int) -> bytes:
 def render(reply: Reply) -> flask.Response:
     """Turn a handler's reply into the HTTP answer the broker expects."""
     import flask
-    from cloudevents.conversion import to_binary
+    from cloudevents.conversion import to_binary, to_structured
 
     if reply is None:
         return flask.Response(status=202)
     if isinstance(reply, Skip):
         response = flask.Response(status=202)
-        response.headers[REASON_HEADER] = reply.reason.encode("ascii", "replace").decode()[:500]
+        response.headers[REASON_HEADER] = header_safe(reply.reason)
         return response
     if isinstance(reply, JSONReply):
         response = flask.Response(
             json.dumps(reply.body), status=reply.status, mimetype="application/json"
         )
         for name, value in reply.headers.items():
-            response.headers[name] = value
+            response.headers[name] = header_safe(value)
         return response
-    headers, body = to_binary(reply)
+    if all(is_header_safe(value) for value in reply.get_attributes().values()):
+        headers, body = to_binary(reply)
+    else:  # an attribute no header can carry as is: the JSON body carries it escaped
+        headers, body = to_structured(reply)
     return flask.Response(body, status=200, headers=dict(headers))
 
 
@@ -174,11 +193,14 @@ def http_function(
         if request.method == "GET" and request.path in HEALTH_PATHS:
             return health(name)
         try:
-            body = _read_body(request, max_body_bytes)
+            body = read_body(request, max_body_bytes)
+            check_nesting(body)
             headers = {k.lower(): v for k, v in request.headers.items()}
             event = parse_cloudevent(headers, body) if is_cloudevent(headers) else None
             inbound = Inbound(request.method, request.path, headers, body, event)
             reply = handler(inbound)
+        except RecursionError:  # nesting inside an encoded field (base64, form value)
+            return error_response(InvalidInput("the input nests too deeply"), name)
         except Exception as exc:
             return error_response(exc, name)
         _log_reply(name, inbound, reply)

@@ -36,7 +36,7 @@ def attempts(n: int = 3) -> list[AttemptSummary]:
             outcome="failed",
             summary=f"attempt {i}: adjusted the parser",
             coderun_name=f"healer-acme-widgets-7001-a{i}",
-            commits=[f"{i:07x}abcdef"],
+            commits=[f"{i:07x}abcdef" + "0" * 27],
             error=f"cargo test still fails ({i})",
         )
         for i in range(1, n + 1)

@@ -12,7 +12,11 @@ from healer.vocabulary import EXTENSIONS, EventType, Stage
 
 def detected() -> FailureDetected:
     return FailureDetected(
-        repository="acme/widgets", event="workflow_job", run_id=7001, job_id=90001, head_sha="abc"
+        repository="acme/widgets",
+        event="workflow_job",
+        run_id=7001,
+        job_id=90001,
+        head_sha="3f786850e387550fdab836ed7e6dc881de23001b",
     )
 
 

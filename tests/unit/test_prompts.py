@@ -33,7 +33,7 @@ def context(excerpt: str = "error[E0308]: mismatched types", attempt: int = 1) -
         repository="acme/widgets",
         event="workflow_job",
         run_id=7001,
-        head_sha="3f78",
+        head_sha="3f786850e387550fdab836ed7e6dc881de23001b",
         head_branch="feature/parser",
     )
     return ContextGathered(
@@ -76,11 +76,18 @@ def test_untrusted_log_is_bounded_without_splitting_characters() -> None:
     body.encode("utf-8")  # still valid text
 
 
+COMMIT = "abc1230000000000000000000000000000000000"
+
+
 def test_retry_prompt_lists_previous_attempts() -> None:
     rex = load_roster().specialists["rex"]
     attempts = [
         AttemptSummary(
-            attempt=1, agent="rex", outcome="ci_failed", summary="bumped serde", commits=["abc123"]
+            attempt=1,
+            agent="rex",
+            outcome="ci_failed",
+            summary="bumped serde",
+            commits=[COMMIT],
         )
     ]
     text = render_prompt(
@@ -88,7 +95,7 @@ def test_retry_prompt_lists_previous_attempts() -> None:
     )
     assert "You are Rex" in text
     assert "This is attempt 2 of 3" in text
-    assert "Attempt 1 by rex: ci_failed — bumped serde (commits abc123)" in text
+    assert f"Attempt 1 by rex: ci_failed — bumped serde (commits {COMMIT})" in text
 
 
 def test_undefined_names_fail_loudly() -> None:

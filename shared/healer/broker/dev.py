@@ -85,7 +85,8 @@ def start(
         "unavailable": stages.missing,
         "triggers": [t.name for t in topology.triggers],
     }
-    ingress = make_server(host, port, ingress_app(broker, info), threaded=True)
+    app = ingress_app(broker, info, max_body_bytes=services.settings.max_body_bytes)
+    ingress = make_server(host, port, app, threaded=True)
     dev = DevServer(f"http://{host}:{ingress.port}", urls, dict(stages.missing), broker)
     for server in servers.values():
         _serve(server, dev)

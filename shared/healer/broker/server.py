@@ -3,6 +3,8 @@
 A CloudEvent (binary or structured) is published as the real broker ingress would; a plain
 webhook (``X-GitHub-Event`` header, no ``ce-*``) is first wrapped the way Argo Events' Sensor
 does, so ``curl`` can post a recorded payload straight in. The answer is 202 with the hops.
+Bad input is answered as every function answers it (4xx with a problem body): a body over
+``max_body_bytes`` is 413, an unreadable one (a malformed chunk) 400.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from healer.broker import report
 from healer.broker.replay import to_cloudevent, webhook_delivery
 from healer.errors import HealerError, InvalidInput
-from healer.runtime import is_cloudevent, parse_cloudevent, problem
+from healer.runtime import is_cloudevent, parse_cloudevent, problem, read_body
+from healer.wire import check_nesting
 
 if TYPE_CHECKING:
     import flask
@@ -28,6 +31,7 @@ RECENT = 500
 
 def inbound_event(headers: Mapping[str, str], body: bytes) -> CloudEvent:
     """``headers`` with lower-case names."""
+    check_nesting(body)
     if is_cloudevent(headers):
         return parse_cloudevent(headers, body)
     if "x-github-event" in headers:
@@ -38,7 +42,9 @@ def inbound_event(headers: Mapping[str, str], body: bytes) -> CloudEvent:
     )
 
 
-def ingress_app(broker: LocalBroker, info: Mapping[str, Any]) -> flask.Flask:
+def ingress_app(
+    broker: LocalBroker, info: Mapping[str, Any], *, max_body_bytes: int = 1024 * 1024
+) -> flask.Flask:
     import flask
 
     app = flask.Flask("healer-broker-ingress")
@@ -50,9 +56,11 @@ def ingress_app(broker: LocalBroker, info: Mapping[str, Any]) -> flask.Flask:
             return problem(405, "method not allowed", "the broker ingress accepts POST only")
         headers = {k.lower(): v for k, v in flask.request.headers.items()}
         try:
-            event = inbound_event(headers, flask.request.get_data())
+            event = inbound_event(headers, read_body(flask.request, max_body_bytes))
         except HealerError as exc:
             return problem(exc.status, exc.title, str(exc))
+        except RecursionError:  # nesting inside an encoded field (base64, form value)
+            return problem(400, "invalid input", "the input nests too deeply")
         records = [report.record(h) for h in broker.publish(event)]
         recent.extend(records)
         body = json.dumps({"id": event["id"], "type": event["type"], "hops": records})

@@ -7,21 +7,33 @@ from typing import Any, Literal
 from pydantic import Field
 
 from healer.models.base import Payload
-from healer.models.identity import Attempt, TaskId
+from healer.models.identity import (
+    Attempt,
+    Id,
+    OptionalBranch,
+    OptionalRepository,
+    OptionalSha,
+    Sha,
+    TaskId,
+    Token,
+    Url,
+)
 from healer.models.verdict import FailureClassified
 
 
 class PullRequestInfo(Payload):
-    number: int
+    number: Id
     title: str = ""
-    html_url: str = ""
-    head_ref: str = ""
-    head_sha: str = ""
-    base_ref: str = ""
+    html_url: Url = ""
+    head_ref: OptionalBranch = ""
+    head_sha: OptionalSha = ""
+    base_ref: OptionalBranch = ""
     mergeable_state: str = ""
     draft: bool = False
     author: str = ""
-    head_repository: str = ""  # owner/name the head branch lives in; another one is a fork
+    head_repository: OptionalRepository = (
+        ""  # owner/name the head branch lives in; another one is a fork
+    )
 
 
 class ChangedFile(Payload):
@@ -33,7 +45,7 @@ class ChangedFile(Payload):
 
 
 class CommitInfo(Payload):
-    sha: str
+    sha: Sha
     message: str = ""
     author: str = ""
 
@@ -57,8 +69,8 @@ class AttemptSummary(Payload):
     agent: str
     outcome: str = ""
     summary: str = ""
-    coderun_name: str = ""
-    commits: list[str] = Field(default_factory=list)
+    coderun_name: Token = ""
+    commits: list[Sha] = Field(default_factory=list)
     error: str = ""
 
 

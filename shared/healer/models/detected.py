@@ -7,7 +7,17 @@ from typing import Literal
 from pydantic import Field
 
 from healer.models.base import Payload
-from healer.models.identity import Attempt, Repository, RunId
+from healer.models.identity import (
+    Attempt,
+    Id,
+    Key,
+    OptionalBranch,
+    Repository,
+    RunId,
+    Sha,
+    Token,
+    Url,
+)
 from healer.vocabulary import AlertKind
 
 
@@ -24,20 +34,20 @@ class FailureDetected(Payload):
     event: Literal["workflow_job", "workflow_run", "check_run", "check_suite"]
     run_id: RunId
     run_attempt: Attempt = 1
-    job_id: int | None = None
+    job_id: Id | None = None
     job_name: str = ""
     workflow_name: str = ""
     conclusion: str = "failure"
-    head_sha: str
-    head_branch: str = ""
-    html_url: str = ""
-    pull_requests: list[int] = Field(default_factory=list)
+    head_sha: Sha
+    head_branch: OptionalBranch = ""
+    html_url: Url = ""
+    pull_requests: list[Id] = Field(default_factory=list)
     sender: str = ""
-    installation_id: int | None = None
-    delivery_id: str = ""
-    archive_key: str = ""
-    default_branch: str = ""
-    check_suite_id: int | None = None
+    installation_id: Id | None = None
+    delivery_id: Token = ""
+    archive_key: Key = ""
+    default_branch: OptionalBranch = ""
+    check_suite_id: Id | None = None
 
 
 class AlertDetected(Payload):
@@ -48,12 +58,12 @@ class AlertDetected(Payload):
 
     repository: Repository
     kind: AlertKind
-    alert_number: int
+    alert_number: Id
     action: str = "created"
     severity: str = ""
     summary: str = ""
-    html_url: str = ""
-    ref: str = ""
+    html_url: Url = ""
+    ref: OptionalBranch = ""
     # Dependabot
     ecosystem: str = ""
     package: str = ""
@@ -71,6 +81,6 @@ class AlertDetected(Payload):
     secret_type: str = ""
     secret_type_display_name: str = ""
     sender: str = ""
-    installation_id: int | None = None
-    delivery_id: str = ""
-    archive_key: str = ""
+    installation_id: Id | None = None
+    delivery_id: Token = ""
+    archive_key: Key = ""

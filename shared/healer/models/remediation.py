@@ -6,7 +6,17 @@ from pydantic import Field
 
 from healer.models.base import Payload
 from healer.models.context import AttemptSummary, ContextGathered
-from healer.models.identity import Attempt, Repository, RunId, TaskId
+from healer.models.identity import (
+    Attempt,
+    Key,
+    OptionalBranch,
+    Repository,
+    RunId,
+    Sha,
+    TaskId,
+    Token,
+    Url,
+)
 from healer.vocabulary import Action, FailureType
 
 
@@ -18,11 +28,11 @@ class RemediationStarted(Payload):
     agent: str
     action: Action
     failure_type: FailureType
-    coderun_name: str = ""
-    branch: str = ""
-    base_branch: str = ""
-    prompt_key: str = ""
-    context_key: str = ""
+    coderun_name: Token = ""
+    branch: OptionalBranch = ""
+    base_branch: OptionalBranch = ""
+    prompt_key: Key = ""
+    context_key: Key = ""
     launched_to: str = ""  # the CodeRun's outbox file, or kubernetes:<namespace>/coderuns/<name>
 
 
@@ -44,11 +54,11 @@ class RemediationSucceeded(Payload):
     attempt: Attempt
     agent: str
     summary: str = ""
-    coderun_name: str = ""
-    branch: str = ""
-    commits: list[str] = Field(default_factory=list)
-    pull_request_url: str = ""
-    ci_url: str = ""
+    coderun_name: Token = ""
+    branch: OptionalBranch = ""
+    commits: list[Sha] = Field(default_factory=list)
+    pull_request_url: Url = ""
+    ci_url: Url = ""
 
 
 class RemediationRetry(Payload):
@@ -77,11 +87,11 @@ class RemediationEscalated(Payload):
     repository: Repository
     run_id: RunId
     channels: list[str] = Field(default_factory=list)
-    comment_url: str = ""
+    comment_url: Url = ""
     comment_kind: str = ""  # comment (on the PR) | issue (a new one)
     failure_type: str = ""
     attempts: int = 0
     disabled: list[str] = Field(default_factory=list)  # channels not configured
     errors: dict[str, str] = Field(default_factory=dict)  # channel -> why it refused, for good
-    message_key: str = ""  # blob: the GitHub comment body as rendered
-    discord_key: str = ""  # blob: the Discord message as rendered
+    message_key: Key = ""  # blob: the GitHub comment body as rendered
+    discord_key: Key = ""  # blob: the Discord message as rendered

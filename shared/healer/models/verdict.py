@@ -6,7 +6,7 @@ from pydantic import Field
 
 from healer.models.base import Payload
 from healer.models.detected import AlertDetected, FailureDetected
-from healer.models.identity import Attempt
+from healer.models.identity import Attempt, Id, Key
 from healer.vocabulary import Action, Category, FailureType
 
 
@@ -17,12 +17,12 @@ class Verdict(Payload):
     action: Action
     confidence: float = Field(ge=0.0, le=1.0)
     failing_step: str = ""
-    job_id: int | None = None
+    job_id: Id | None = None
     job_name: str = ""
     signals: list[str] = Field(default_factory=list)
     excerpt: str = ""
     fingerprint: str = ""
-    log_key: str = ""
+    log_key: Key = ""
 
 
 class FailureClassified(Payload):

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_PART = 120  # well under a file name's 255 bytes, with room for a suffix
 
 
 def _part(value: object) -> str:
-    text = _UNSAFE.sub("-", str(value)).strip("-.")
+    """One path step from any value: safe characters only, and bounded; a longer value keeps
+    its start and gains a digest of the whole, so distinct values stay distinct."""
+    raw = str(value)
+    text = _UNSAFE.sub("-", raw).strip("-.")
+    if len(text) > MAX_PART:
+        digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        text = f"{text[: MAX_PART - 17].rstrip('-.')}-{digest}"
     return text or "_"
 
 

@@ -217,7 +217,7 @@ def test_a_retry_refreshes_the_logs_and_lists_what_earlier_attempts_did(
                     "agent": "rex",
                     "outcome": "ci_failed",
                     "coderun_name": "healer-rex-7001-1",
-                    "commits": ["c1dfd96e"],
+                    "commits": [NEW],
                     "summary": "",
                     "error": "",
                 }
@@ -242,7 +242,7 @@ def test_a_retry_refreshes_the_logs_and_lists_what_earlier_attempts_did(
             outcome="ci_failed",
             summary="Sorted child tables by insertion order",
             coderun_name="healer-rex-7001-1",
-            commits=["c1dfd96e"],
+            commits=[NEW],
         )
     ]
     primary = retried.classified.primary
