@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from healer.errors import HealerError
@@ -97,10 +98,24 @@ def _with_prompt(rec: dict[str, Any], services: Any, args: argparse.Namespace) -
         prompt = services.blobs.get(key).decode("utf-8", "replace")
     except HealerError as exc:
         prompt = f"(prompt unreadable: {exc})"
-    return {
-        **rec,
-        "remediation": {**remediation, "prompt": prompt, "prompt_full": args.show_prompt},
-    }
+    shown = {**remediation, "prompt": prompt, "prompt_full": args.show_prompt}
+    coderun = _outbox_coderun(remediation.get("launched_to"))
+    if coderun is not None:
+        shown["coderun"] = coderun
+    return {**rec, "remediation": shown}
+
+
+def _outbox_coderun(location: Any) -> dict[str, Any] | None:
+    """The CodeRun spawn wrote to the outbox, to show it as the platform will receive it."""
+    import yaml
+
+    if not isinstance(location, str) or not location.endswith(".yaml"):
+        return None
+    try:
+        loaded = yaml.safe_load(Path(location).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
 
 
 def _with_messages(rec: dict[str, Any], services: Any) -> dict[str, Any]:

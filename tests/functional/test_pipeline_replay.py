@@ -224,7 +224,7 @@ def test_cli_replay_readable_output_and_summary(capsys: pytest.CaptureFixture[st
     assert "[ingest] dev.healer.github.webhook 72d3162e… → 200 dev.healer.failure.detected " in out
     assert "[spawn] dev.healer.context.gathered " in out and "remediation.started" in out
     assert "    agent: rex on branch feature/parser, CodeRun healer-acme-widgets-7001-a1 → " in out
-    prompt = [line for line in out.splitlines() if line.startswith("    │")]
+    prompt = _quoted_block(out, "    prompt (")
     assert prompt[0].startswith("    │ You are Rex, Healer's specialist for Rust")
     assert len(prompt) == 26 and prompt[-1].startswith("    │ … ")  # 25 lines and a note
     assert "[ingest] dev.healer.github.webhook " in out and "→ 202 skipped: " in out
@@ -239,11 +239,38 @@ def test_cli_replay_show_prompt_prints_it_whole(
 ) -> None:
     assert main(["replay", str(DELIVERIES / "workflow_job-failure.json"), "--show-prompt"]) == 0
     out = capsys.readouterr().out
-    prompt = [line[6:] for line in out.splitlines() if line.startswith("    │")]
+    prompt = [line[6:] for line in _quoted_block(out, "    prompt (")]
     manifest = yaml.safe_load((outbox / "healer-acme-widgets-7001-a1.yaml").read_text())
     assert [p.rstrip() for p in prompt] == [
         p.rstrip() for p in manifest["spec"]["promptModification"].rstrip("\n").splitlines()
     ]
+
+
+def _quoted_block(out: str, header: str) -> list[str]:
+    """The ``    │`` lines under the first line starting with ``header``."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header)) + 1
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("    │"):
+            break
+        block.append(line)
+    return block
+
+
+def test_cli_replay_shows_the_coderun_as_written(
+    outbox: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CodeRun the platform receives, its prompt shown above it as a size."""
+    assert main(["replay", str(DELIVERIES / "workflow_job-failure.json")]) == 0
+    out = capsys.readouterr().out
+    assert "    CodeRun (agents.platform/v1 CodeRun):" in out
+    shown = yaml.safe_load("\n".join(line[6:] for line in _quoted_block(out, "    CodeRun (")))
+    manifest = yaml.safe_load((outbox / "healer-acme-widgets-7001-a1.yaml").read_text())
+    size = len(manifest["spec"].pop("promptModification").encode())
+    assert shown["spec"].pop("promptModification") == f"<the prompt above, {size} bytes>"
+    assert shown["metadata"] == manifest["metadata"] and shown["spec"] == manifest["spec"]
+    assert shown["spec"]["runType"] == "remediate"
 
 
 def test_cli_replay_exits_non_zero_when_a_delivery_fails(

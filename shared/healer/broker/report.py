@@ -240,7 +240,25 @@ def _remediation_lines(rem: dict[str, Any]) -> list[str]:
         out += [f"    │ {line}".rstrip() for line in text[:limit]]
         if len(text) > limit:
             out.append(f"    │ … {len(text) - limit} more lines (--show-prompt prints them all)")
+    coderun = rem.get("coderun")
+    if isinstance(coderun, dict):
+        out.append(f"    CodeRun ({coderun.get('apiVersion')} {coderun.get('kind')}):")
+        out += [f"    │ {line}".rstrip() for line in coderun_text(coderun).splitlines()]
     return out
+
+
+def coderun_text(coderun: dict[str, Any]) -> str:
+    """The CodeRun as YAML, its prompt (``spec.promptModification``) shown as a size: the prompt
+    is printed above it."""
+    import yaml
+
+    spec = coderun.get("spec")
+    if isinstance(spec, dict) and isinstance(spec.get("promptModification"), str):
+        size = len(spec["promptModification"].encode("utf-8"))
+        spec = {**spec, "promptModification": f"<the prompt above, {size} bytes>"}
+        coderun = {**coderun, "spec": spec}
+    shown = {k: v for k, v in coderun.items() if k not in ("apiVersion", "kind")}
+    return str(yaml.safe_dump(shown, sort_keys=False, allow_unicode=True, width=96))
 
 
 def summary(deliveries: int, records: list[dict[str, Any]], errors: int = 0) -> str:

@@ -44,7 +44,7 @@ def delivery_key(delivery_id: str) -> str:
 def dead_letter_key(event_id: str, suffix: str) -> str:
     """One letter of ``event_id``; ``suffix`` (time and hash) keeps every letter apart. The id
     part is bounded so a long id cannot make a file name too long."""
-    return f"dead-letters/{_part(event_id)[:120]}--{_part(suffix)}.json"
+    return f"dead-letters/{_part(event_id)}--{_part(suffix)}.json"
 
 
 def prompt_key(repository: str, run_id: int | str, run_attempt: int | str, attempt: int) -> str:
