@@ -221,7 +221,10 @@ def embedded_config(scratch: Path) -> Config:
 @contextmanager
 def production_config(scratch: Path) -> Iterator[Config]:
     """redis-server, moto's S3 server and the test Kubernetes API server, on loopback."""
-    sys.path.insert(0, str(ROOT / "tests" / "integration"))
+    # The test API server and the CodeRun schema it enforces (pytest puts tests/support on the
+    # path through its configuration; a plain script must do it itself).
+    for folder in ("support", "integration"):
+        sys.path.insert(0, str(ROOT / "tests" / folder))
     from k8s_api import KubeApi
     from moto.server import ThreadedMotoServer
 
@@ -265,7 +268,7 @@ def production_config(scratch: Path) -> Iterator[Config]:
             settings = Settings.load(environ={**env, "HEALER_CONFIG": str(scratch / "absent")})
 
             def reset() -> None:
-                import boto3
+                import boto3  # bench only (dev extra): the stores use botocore alone
                 import redis as redis_client
 
                 redis_client.Redis(port=redis_port).flushall()
