@@ -366,9 +366,11 @@ def measure(
         target, source = stage_source(stage)
         before, request = firsts[stage]
         cases.append((stage, target, source, request, before))
-    for name, target, source, request, before in cases:
-        result = results.setdefault(name, Result())
-        for n in range(runs + 1):  # the first run warms the bytecode cache, unmeasured
+    # Round-robin over the cases, so a change in the machine's load during the run weighs on
+    # hello-world and the stages alike and the ratios stay fair.
+    for n in range(runs + 1):  # the first round warms the bytecode cache, unmeasured
+        for name, target, source, request, before in cases:
+            result = results.setdefault(name, Result())
             config.reset()
             if config.shared_state and before:
                 replay_in_process(config.settings, sent[:before])
