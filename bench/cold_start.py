@@ -221,7 +221,10 @@ def embedded_config(scratch: Path) -> Config:
 @contextmanager
 def production_config(scratch: Path) -> Iterator[Config]:
     """redis-server, moto's S3 server and the test Kubernetes API server, on loopback."""
-    sys.path.insert(0, str(ROOT / "tests" / "integration"))
+    # The test API server and the CodeRun schema it enforces (pytest puts tests/support on the
+    # path through its configuration; a plain script must do it itself).
+    for folder in ("support", "integration"):
+        sys.path.insert(0, str(ROOT / "tests" / folder))
     from k8s_api import KubeApi
     from moto.server import ThreadedMotoServer
 
@@ -265,7 +268,7 @@ def production_config(scratch: Path) -> Iterator[Config]:
             settings = Settings.load(environ={**env, "HEALER_CONFIG": str(scratch / "absent")})
 
             def reset() -> None:
-                import boto3
+                import boto3  # bench only (dev extra): the stores use botocore alone
                 import redis as redis_client
 
                 redis_client.Redis(port=redis_port).flushall()
@@ -363,9 +366,11 @@ def measure(
         target, source = stage_source(stage)
         before, request = firsts[stage]
         cases.append((stage, target, source, request, before))
-    for name, target, source, request, before in cases:
-        result = results.setdefault(name, Result())
-        for n in range(runs + 1):  # the first run warms the bytecode cache, unmeasured
+    # Round-robin over the cases, so a change in the machine's load during the run weighs on
+    # hello-world and the stages alike and the ratios stay fair.
+    for n in range(runs + 1):  # the first round warms the bytecode cache, unmeasured
+        for name, target, source, request, before in cases:
+            result = results.setdefault(name, Result())
             config.reset()
             if config.shared_state and before:
                 replay_in_process(config.settings, sent[:before])

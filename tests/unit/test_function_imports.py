@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from probes import loaded_after
 
-CLIENTS = {"httpx", "redis", "boto3", "kubernetes"}
+CLIENTS = {"httpx", "redis", "boto3", "botocore", "kubernetes"}
 
 
 @pytest.mark.parametrize(

@@ -8,4 +8,4 @@ from pydantic import BaseModel, ConfigDict
 class Payload(BaseModel):
     """Base of every event payload: immutable and closed, so typos fail loudly."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)

@@ -28,4 +28,4 @@ assert response.status_code == 200, response.status_code
 assert response.headers["ce-type"] == "dev.healer.failure.detected"
 """
     loaded = loaded_after(handle)
-    assert {"pydantic", "httpx", "redis", "boto3", "kubernetes"} & loaded == set()
+    assert {"pydantic", "httpx", "redis", "boto3", "botocore", "kubernetes"} & loaded == set()

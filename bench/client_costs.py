@@ -1,0 +1,80 @@
+"""What each backend client and the stages' heavy modules cost a fresh process (medians, ms).
+
+The cold-start table says how far a stage is from hello-world; this says where the difference
+goes. Each case runs in a fresh interpreter that has already imported what functions-framework
+loads (flask, werkzeug), so a figure is the case's own cost on top of that; bytecode is
+compiled (one unmeasured run first), as in the image.
+
+Usage: ``.venv/bin/python bench/client_costs.py [--runs 5]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PRELUDE = (
+    "import flask, functions_framework, cloudevents.http\nimport time\nt = time.perf_counter()\n"
+)
+
+CASES = {
+    "httpx (import)": "import httpx",
+    "pydantic (import)": "import pydantic",
+    "event models (import)": "import healer.models",
+    "redis (import)": "import redis",
+    "botocore (import)": "import botocore.session",
+    "boto3 (import)": "import boto3",
+    "S3 client, botocore (import + create)": (
+        "from healer.stores.s3 import make_client\nmake_client('http://127.0.0.1:9')"
+    ),
+    "S3 client, boto3.client (import + create)": (
+        "import boto3\nboto3.client('s3', endpoint_url='http://127.0.0.1:9', "
+        "region_name='us-east-1')"
+    ),
+    "kubernetes (import)": "import kubernetes",
+    "kubernetes CustomObjectsApi (import + create)": (
+        "from kubernetes import client\nclient.CustomObjectsApi(client.ApiClient())"
+    ),
+    "kubernetes CoreV1Api (import + create)": (
+        "from kubernetes import client\nclient.CoreV1Api(client.ApiClient())"
+    ),
+    "classify engine (import)": "import functions.classify.engine",
+}
+
+
+def run(code: str, env: dict[str, str]) -> float:
+    script = PRELUDE + code + "\nprint((time.perf_counter() - t) * 1000)\n"
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, check=True
+    )
+    return float(out.stdout.decode().split()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    env = dict(os.environ)
+    env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="healer-costs-")
+    env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")
+    env.update(AWS_EC2_METADATA_DISABLED="true")
+    times: dict[str, list[float]] = {name: [] for name in CASES}
+    for n in range(args.runs + 1):  # round-robin; the first round warms the bytecode cache
+        for name, code in CASES.items():
+            elapsed = run(code, env)
+            if n:
+                times[name].append(elapsed)
+    print(f"median of {args.runs} fresh processes, ms, on top of functions-framework's imports")
+    for name, values in times.items():
+        print(f"{name:<48}{statistics.median(values):>8.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
