@@ -1,12 +1,14 @@
 """Evidence rules for the runner's own failures and for infrastructure as code.
 
 ``infra_runner``: a process killed for memory, a full disk, a runner that was lost or shut down,
-a job pod that could not be scheduled, a job or step past its time limit. Nothing in the code
+a job pod that could not be scheduled or that the node turned away or evicted, a job or step past
+its time limit. Nothing in the code
 is to blame, so the verdict is a re-run, never an agent. ``RUNNER_KILL_LABELS`` name the kills
 that outrank whatever the killed tool printed before it died (a half-compiled crate).
 
-``infra_iac``: Terraform/OpenTofu diagnostics (``on main.tf line 3``), tflint, checkov on
-Terraform, conftest on HCL, Ansible task failures.
+``infra_iac``: Terraform/OpenTofu diagnostics (``on main.tf line 3``, ``validate -json``, the
+``-json`` UI), tflint, tfsec, checkov on Terraform, conftest on HCL or a plan, Pulumi's CLI and
+Automation API errors, Ansible task failures.
 """
 
 from __future__ import annotations
@@ -52,9 +54,10 @@ RUNNER_RULES: tuple[Rule, ...] = (
             "Error 137",
         )
     ),
-    # 128+15: SIGTERM from outside (a runner's or pod's stop); weaker than a kill for memory.
-    _r(R, 3.0, "exit code 143", "exit code 143 (SIGTERM)", r"exit code:? 143\b"),
-    _r(R, 3.0, "exit status 143", "exit code 143 (SIGTERM)", r"exit status 143\b"),
+    # 128+15: SIGTERM from outside (a runner's or pod's stop). Kept below RUNNER_DECISIVE even
+    # with the failure-block bonus: a tool's own timeout sends it too, after real failures.
+    _r(R, 2.5, "exit code 143", "exit code 143 (SIGTERM)", r"exit code:? 143\b"),
+    _r(R, 2.5, "exit status 143", "exit code 143 (SIGTERM)", r"exit status 143\b"),
     _r(R, 5.0, "OOMKilled", "container OOMKilled"),
     _r(R, 4.0, "Out of memory: Killed process", "out of memory"),
     _r(R, 4.0, "runtime: out of memory", "out of memory"),  # Go

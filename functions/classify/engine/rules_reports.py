@@ -5,7 +5,7 @@ default text; each rule keys on a field name or URL only that tool's format carr
 report names its tool's failure type without the tool's usual summary line. Rust dependency
 policy (cargo-deny's bans/licenses/sources, cargo-vet) is ``rust_deps``; its advisories are an
 audit. Kubernetes validators and policy checkers (the API server's ``Status``, kubeconform,
-kube-linter, polaris, kyverno, conftest) are ``k8s_manifest``.
+kubeval, kube-linter, polaris, kyverno, conftest, checkov on manifests) are ``k8s_manifest``.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ AUDIT_REPORT_RULES: tuple[Rule, ...] = (
         3.5,
         "VulnerabilityID",
         "trivy report (JSON/YAML/tree)",
-        r'VulnerabilityID"?\s*:\s*"?[A-Z]+-\d',
+        r'VulnerabilityID"?\s*:\s*"?[A-Z]+-\w',
     ),
     _r(T.SECURITY_AUDIT, 3.0, '"matchDetails"', "grype JSON"),
     _r(T.SECURITY_AUDIT, 3.0, '"uniqueCount"', "snyk JSON"),
