@@ -37,6 +37,10 @@ CODE_RULES: tuple[Rule, ...] = (
     _r(T.RUST_TEST, 2.0, "---- ", "failing Rust test output", r"^---- \S+ stdout ----"),
     _r(T.RUST_TEST, 3.0, "FAIL [", "nextest failure", r"^\s*FAIL \[\s*[\d.]+s\]"),
     _r(T.RUST_TEST, 2.5, "error: test run failed", "nextest run failed"),
+    # compiletest/ui tests (rustc, clippy): expected output differs from what the compiler printed
+    _r(T.RUST_TEST, 3.5, "errors occurred comparing output", "compiletest output mismatch"),
+    _r(T.RUST_TEST, 2.5, "also pass `--test-args ", "compiletest rerun hint"),
+    _r(T.RUST_TEST, 2.5, "pass the `--bless` flag", "ui test bless hint"),
     _r(T.RUST_BUILD, 3.0, "error[E", "rustc error code", r"error\[E\d{4}\]"),
     _r(T.RUST_BUILD, 1.5, "could not compile", "cargo could not compile", r"could not compile `"),
     _r(T.RUST_BUILD, 2.5, "failed to run custom build command", "build script failed"),

@@ -1,12 +1,14 @@
 """Evidence rules for the runner's own failures and for infrastructure as code.
 
 ``infra_runner``: a process killed for memory, a full disk, a runner that was lost or shut down,
-a job pod that could not be scheduled, a job or step past its time limit. Nothing in the code
+a job pod that could not be scheduled or that the node turned away or evicted, a job or step past
+its time limit. Nothing in the code
 is to blame, so the verdict is a re-run, never an agent. ``RUNNER_KILL_LABELS`` name the kills
 that outrank whatever the killed tool printed before it died (a half-compiled crate).
 
-``infra_iac``: Terraform/OpenTofu diagnostics (``on main.tf line 3``), tflint, checkov on
-Terraform, conftest on HCL, Ansible task failures.
+``infra_iac``: Terraform/OpenTofu diagnostics (``on main.tf line 3``, ``validate -json``, the
+``-json`` UI), tflint, tfsec, checkov on Terraform, conftest on HCL or a plan, Pulumi's CLI and
+Automation API errors, Ansible task failures.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ RUNNER_RULES: tuple[Rule, ...] = (
             "Error 137",
         )
     ),
+    # 128+15: SIGTERM from outside (a runner's or pod's stop). Kept below RUNNER_DECISIVE even
+    # with the failure-block bonus: a tool's own timeout sends it too, after real failures.
+    _r(R, 2.5, "exit code 143", "exit code 143 (SIGTERM)", r"exit code:? 143\b"),
+    _r(R, 2.5, "exit status 143", "exit code 143 (SIGTERM)", r"exit status 143\b"),
     _r(R, 5.0, "OOMKilled", "container OOMKilled"),
     _r(R, 4.0, "Out of memory: Killed process", "out of memory"),
     _r(R, 4.0, "runtime: out of memory", "out of memory"),  # Go
@@ -87,6 +93,24 @@ RUNNER_RULES: tuple[Rule, ...] = (
     _r(R, 4.5, "timed out waiting for pod to start", "job pod did not start"),  # GitLab
     _r(R, 3.0, "waiting for pod running", "job pod did not start"),
     _r(R, 2.5, "unbound immediate PersistentVolumeClaims", "pod unschedulable"),
+    # The kubelet refused (admission) or evicted the job's pod for the node's resources.
+    _r(
+        R,
+        4.0,
+        "didn't have enough resource",
+        "pod rejected by the node",
+        r"Node didn't have enough resources?: ",
+    ),
+    _r(
+        R,
+        3.0,
+        "OutOf",
+        "pod rejected by the node",
+        r"\bOutOf(?:cpu|memory|pods|ephemeral-storage)\b",
+    ),
+    _r(R, 4.0, "The node was low on resource: ", "pod evicted"),
+    _r(R, 3.5, "The node had condition: ", "pod evicted"),
+    _r(R, 3.5, "usage exceeds the total limit of containers", "pod evicted (ephemeral storage)"),
 )
 
 _TF = r"\S+\.(?:tf|tofu|tf\.json|tofu\.json|tfvars|hcl)"
@@ -119,6 +143,61 @@ IAC_RULES: tuple[Rule, ...] = (
     _r(I, 2.5, "FAILED for resource: ", "checkov Terraform finding", r"resource: [a-z]+_\w+\."),
     _r(I, 2.0, "File: ", "checkov Terraform file", rf"^\s*File: /?{_TF}:\d+"),
     _r(I, 3.5, "FAIL - ", "conftest on Terraform", rf"^FAIL - {_TF} - "),
+    # checkov JSON, tfsec (text and JSON), tflint JSON, `terraform validate -json`, `-json` UI
+    _r(
+        I,
+        3.5,
+        '"check_type"',
+        "checkov JSON on IaC",
+        r'"check_type"\s*:\s*"(?:terraform|terraform_plan|cloudformation|arm|bicep|serverless)"',
+    ),
+    _r(
+        I,
+        2.5,
+        '"check_class"',
+        "checkov check on IaC",
+        r'"check_class"\s*:\s*"checkov\.(?:terraform|cloudformation|arm|bicep|serverless)\.',
+    ),
+    _r(I, 3.5, "potential problem(s) detected", "tfsec summary"),
+    _r(I, 3.0, '"rule_provider"', "tfsec JSON"),
+    _r(I, 2.5, '"legacy_rule_id"', "tfsec JSON"),
+    _r(I, 2.5, "tfsec.dev/docs/", "tfsec check link"),
+    _r(I, 2.5, "aquasecurity.github.io/tfsec/", "tfsec check link"),
+    _r(I, 3.0, "tflint-ruleset-", "tflint rule link"),
+    _r(I, 2.0, '"error_count"', "terraform validate JSON", r'"error_count"\s*:\s*[1-9]'),
+    _r(I, 2.0, '"filename"', "Terraform JSON diagnostic", rf'"filename"\s*:\s*"{_TF}"'),
+    _r(
+        I,
+        3.5,
+        '"@module"',
+        "Terraform machine-readable UI error",
+        r'"@level"\s*:\s*"error".*"@module"\s*:\s*"(?:terraform|tofu)\.ui"',
+    ),
+    # conftest on a plan rendered as JSON (`terraform show -json`): its findings name resources
+    # by their Terraform address, provider_type.name.
+    _r(
+        I,
+        3.5,
+        "FAIL - ",
+        "conftest on a Terraform plan",
+        r"^FAIL - \S+\.json - .*\b(?:aws|azurerm|azuread|google|oci|alicloud|ibm|digitalocean)_"
+        r"[a-z0-9_]+\.[\w-]+",
+    ),
+    # Pulumi: the CLI's fixed errors, its diagnostics and the Automation API's CommandError.
+    _r(I, 3.5, "while advancing the preview", "Pulumi preview failed"),
+    _r(
+        I,
+        3.5,
+        "must be passed in to proceed when running in non-interactive mode",
+        "Pulumi non-interactive",
+    ),
+    _r(I, 3.0, "error: an unhandled error occurred: ", "Pulumi program failed"),
+    _r(I, 3.0, "pulumi:pulumi:Stack", "Pulumi stack diagnostics"),
+    _r(I, 2.0, "error: update failed", "Pulumi update failed", r"^\s*error: update failed\s*$"),
+    _r(I, 2.0, "error: preview failed", "Pulumi preview failed", r"^\s*error: preview failed\s*$"),
+    _r(I, 2.5, "CommandError: code: ", "Pulumi Automation API"),
+    _r(I, 1.5, "Previewing update", "Pulumi preview"),
+    _r(I, 1.5, "[resource plugin ", "Pulumi resource plugin"),
     _r(I, 3.5, "fatal: [", "Ansible task failed", r"^fatal: \[[^\]]+\]: (?:FAILED|UNREACHABLE)!"),
 )
 

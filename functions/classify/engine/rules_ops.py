@@ -43,6 +43,13 @@ OPS_RULES: tuple[Rule, ...] = (
         r"(?::| \S+\.ya?ml:)",
     ),
     _r(T.HELM_TEMPLATE, 4.0, "chart(s) failed", "helm lint summary"),
+    _r(
+        T.HELM_TEMPLATE,
+        3.5,
+        "[ERROR] ",
+        "helm lint finding",
+        r"^\s*\[ERROR\] (?:templates/|Chart\.yaml|values\.yaml|values\.schema\.json)",
+    ),
     _r(T.HELM_TEMPLATE, 4.0, "Error: template: ", "helm template error"),
     _r(T.HELM_TEMPLATE, 3.0, "parse error at", "Go template parse error"),
     _r(T.HELM_TEMPLATE, 3.0, "nil pointer evaluating", "Go template nil pointer"),

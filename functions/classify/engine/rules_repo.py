@@ -195,7 +195,14 @@ REPO_RULES: tuple[Rule, ...] = (
         "trivy misconfiguration summary",
         r"Tests: \d+ \(SUCCESSES: \d+, FAILURES: [1-9]",
     ),
-    _r(T.SECURITY_CODE_SCAN, 3.5, '"check_id":', "semgrep finding (JSON)"),
+    # semgrep's check ids are dotted rule paths; checkov's (CKV_…) name the platform checked
+    _r(
+        T.SECURITY_CODE_SCAN,
+        3.5,
+        '"check_id":',
+        "semgrep finding (JSON)",
+        r'"check_id":\s*"(?!CKV\d?_)',
+    ),
     _r(
         T.SECURITY_CODE_SCAN,
         3.0,

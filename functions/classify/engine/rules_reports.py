@@ -5,7 +5,7 @@ default text; each rule keys on a field name or URL only that tool's format carr
 report names its tool's failure type without the tool's usual summary line. Rust dependency
 policy (cargo-deny's bans/licenses/sources, cargo-vet) is ``rust_deps``; its advisories are an
 audit. Kubernetes validators and policy checkers (the API server's ``Status``, kubeconform,
-kube-linter, polaris, kyverno, conftest) are ``k8s_manifest``.
+kubeval, kube-linter, polaris, kyverno, conftest, checkov on manifests) are ``k8s_manifest``.
 """
 
 from __future__ import annotations
@@ -15,11 +15,19 @@ from functions.classify.engine.rule import rule as _r
 from healer.vocabulary import FailureType as T
 
 _Q = r"\s*:\s*"  # the `: ` between a JSON key and its value, however spaced
-_DENY_CODES = (
-    r"rejected|banned|unlicensed|duplicate|source-not-allowed|unmatched-source|"
-    r"git-source-underspecified|not-allowed|license-not-encountered|unmatched-skip|"
-    r"build-script-not-allowed|detected-executable|workspace-duplicate|allowed-by-wrapper"
+_DENY_CODES = (  # cargo-deny's bans, licenses and sources findings (its diagnostic codes)
+    r"banned|not-allowed|duplicate|wildcard|unmatched-skip|unnecessary-skip|allowed-by-wrapper|"
+    r"unmatched-wrapper|unmatched-skip-root|build-script-not-allowed|exact-features-mismatch|"
+    r"feature-not-explicitly-allowed|feature-banned|unknown-feature|default-feature-enabled|"
+    r"checksum-mismatch|denied-by-extension|detected-executable|detected-executable-script|"
+    r"unable-to-check-path|unmatched-bypass|unmatched-path-bypass|unmatched-glob|"
+    r"unused-wrapper|workspace-duplicate|unresolved-workspace-dependency|"
+    r"unused-workspace-dependency|non-root-path|replaced-in-std|unmatched-replacement-ignore|"
+    r"rejected|unlicensed|license-not-encountered|license-exception-not-encountered|"
+    r"missing-clarification-file|empty-license-field|no-license-field|gather-failure|"
+    r"git-source-underspecified|source-not-allowed|unmatched-source|unmatched-organization"
 )
+_DENY_ADVISORY_CODES = r"vulnerability|unmaintained|unsound|yanked"
 
 AUDIT_REPORT_RULES: tuple[Rule, ...] = (
     _r(T.SECURITY_AUDIT, 3.5, '"auditReportVersion"', "npm audit JSON"),
@@ -35,7 +43,13 @@ AUDIT_REPORT_RULES: tuple[Rule, ...] = (
         r"^\|?\s*Name\s*\|?\s+Version\s*\|?\s+ID\s*\|?\s+Fix Versions",
     ),
     _r(T.SECURITY_AUDIT, 3.0, '"vulnerability_id"', "safety JSON"),
-    _r(T.SECURITY_AUDIT, 3.5, '"VulnerabilityID"', "trivy JSON"),
+    _r(
+        T.SECURITY_AUDIT,
+        3.5,
+        "VulnerabilityID",
+        "trivy report (JSON/YAML/tree)",
+        r'VulnerabilityID"?\s*:\s*"?[A-Z]+-\w',
+    ),
     _r(T.SECURITY_AUDIT, 3.0, '"matchDetails"', "grype JSON"),
     _r(T.SECURITY_AUDIT, 3.0, '"uniqueCount"', "snyk JSON"),
     _r(T.SECURITY_AUDIT, 3.0, '"max_severity"', "osv-scanner JSON"),
@@ -74,6 +88,9 @@ SECRET_REPORT_RULES: tuple[Rule, ...] = (
     _r(T.SECURITY_SECRET, 3.5, '"hashed_secret"', "detect-secrets JSON"),
     _r(T.SECURITY_SECRET, 3.5, '"RuleID"', "gitleaks JSON"),
     _r(T.SECURITY_SECRET, 3.5, '"DetectorName"', "trufflehog JSON"),
+    _r(T.SECURITY_SECRET, 3.5, '"stringsFound"', "trufflehog (v2) JSON"),
+    _r(T.SECURITY_SECRET, 2.5, "High Entropy", "trufflehog high-entropy finding"),
+    _r(T.SECURITY_SECRET, 2.0, '"secret"', "trufflehog3 JSON secret", r'"secret"' + _Q + '"'),
     _r(T.SECURITY_SECRET, 4.0, "Matched one or more prohibited patterns", "git-secrets"),
     _r(T.SECURITY_SECRET, 4.0, "@secretlint/secretlint-rule-", "secretlint finding"),
     _r(T.SECURITY_SECRET, 4.0, "Push cannot contain secrets", "GitHub push protection"),
@@ -94,7 +111,15 @@ LINT_REPORT_RULES: tuple[Rule, ...] = (
     _r(T.PYTHON_LINT, 3.5, "org.ruff.", "ruff JUnit"),
     _r(T.PYTHON_LINT, 3.0, ".py:", "ruff/pylint line format", r"^\S+\.pyi?:\d+: \[[A-Z]+\d+[(\]]"),
     _r(T.PYTHON_LINT, 3.0, '"message-id"', "pylint JSON"),
-    _r(T.PYTHON_LINT, 3.0, '"messageId"', "pylint JSON2"),
+    _r(T.PYTHON_LINT, 3.0, '"messageId"', "pylint JSON2", r'"messageId"' + _Q + r'"[CRWEFI]\d{4}"'),
+    _r(T.PYTHON_LINT, 3.0, '"noqa_row"', "ruff JSON"),
+    _r(
+        T.PYTHON_LINT,
+        2.0,
+        '"code"',
+        "ruff/flake8 JSON rule code",
+        r'"code"' + _Q + r'"(?!DL\d|SC\d)[A-Z]{1,4}\d{3,4}"',
+    ),
     _r(
         T.PYTHON_TYPE,
         3.5,
@@ -106,6 +131,10 @@ LINT_REPORT_RULES: tuple[Rule, ...] = (
     _r(T.PYTHON_TYPE, 3.0, '"rule"', "pyright JSON rule", r'"rule"\s*:\s*"report[A-Z]'),
     _r(T.FRONTEND_LINT, 3.5, '"filePath"', "eslint JSON", r'"filePath"' + _Q + r'"[^"]+",'),
     _r(T.FRONTEND_LINT, 2.0, '"errorCount"', "eslint JSON errors", r'"errorCount"' + _Q + "[1-9]"),
+    _r(T.FRONTEND_LINT, 2.5, '"fatalErrorCount"', "eslint JSON"),
+    _r(T.FRONTEND_LINT, 1.5, '"suppressedMessages"', "eslint JSON"),
+    _r(T.FRONTEND_LINT, 2.0, '"rulesMeta"', "eslint json-with-metadata"),
+    _r(T.FRONTEND_LINT, 1.5, '"nodeType"', "eslint JSON message", r'"nodeType"' + _Q + r'"[A-Z]'),
     _r(
         T.FRONTEND_LINT,
         3.5,
@@ -145,6 +174,7 @@ SARIF_TOOL_RULES: tuple[Rule, ...] = tuple(
 
 RUST_POLICY_RULES: tuple[Rule, ...] = (
     _r(T.RUST_DEPS, 4.0, "error[", "cargo deny policy", rf"^error\[(?:{_DENY_CODES})\]"),
+    _r(T.RUST_DEPS, 2.5, "warning[", "cargo deny warning", rf"^warning\[(?:{_DENY_CODES})\]"),
     _r(
         T.RUST_DEPS,
         4.0,
@@ -152,20 +182,35 @@ RUST_POLICY_RULES: tuple[Rule, ...] = (
         "cargo deny checks",
         r"\b(?:bans|licenses|sources) FAILED\b",
     ),
-    _r(
-        T.RUST_DEPS,
-        3.5,
-        '"severity":"error"',
-        "cargo deny JSON",
-        rf'"code":"(?:{_DENY_CODES})"',
-    ),
+    # --format json: {"type":"diagnostic","fields":{"code":…,"severity":…,"graphs":[{"Krate"…
+    _r(T.RUST_DEPS, 3.5, '"code"', "cargo deny JSON", rf'"code"{_Q}"(?:{_DENY_CODES})"'),
     _r(
         T.SECURITY_AUDIT,
         3.5,
-        '"severity":"error"',
+        '"code"',
         "cargo deny advisory JSON",
-        r'"code":"(?:vulnerability|unsound|unmaintained|yanked)"',
+        rf'"code"{_Q}"(?:{_DENY_ADVISORY_CODES})"',
     ),
+    _r(T.RUST_DEPS, 1.0, '"Krate"', "cargo deny JSON inclusion graph"),
+    # Its fixed messages, current and from earlier releases.
+    _r(
+        T.RUST_DEPS,
+        3.5,
+        "' source not ",
+        "cargo deny sources",
+        r"detected '\w+' source not (?:explicitly|specifically) allowed",
+    ),
+    _r(T.RUST_DEPS, 3.0, "allowed source was not encountered", "cargo deny sources"),
+    _r(T.RUST_DEPS, 3.5, "failed to satisfy license requirements", "cargo deny licenses"),
+    _r(
+        T.RUST_DEPS,
+        3.0,
+        " duplicate entries for crate ",
+        "cargo deny duplicates",
+        r"found \d+ duplicate entries for crate ",
+    ),
+    _r(T.RUST_DEPS, 3.0, "' is explicitly banned", "cargo deny banned crate"),
+    _r(T.RUST_DEPS, 3.0, " wildcard dependenc", "cargo deny wildcard", r"found \d+ wildcard dep"),
     _r(T.RUST_DEPS, 4.0, "Vetting Failed!", "cargo vet"),
     _r(T.RUST_DEPS, 3.5, "unvetted dependencies", "cargo vet unvetted"),
     _r(T.RUST_DEPS, 2.0, "cargo vet certify", "cargo vet"),
@@ -200,9 +245,60 @@ K8S_POLICY_RULES: tuple[Rule, ...] = (
     _r(T.K8S_MANIFEST, 2.0, ": Required value", "Kubernetes field error"),
     _r(T.K8S_MANIFEST, 2.0, ": Unsupported value: ", "Kubernetes field error"),
     _r(T.K8S_MANIFEST, 4.0, "statusInvalid", "kubeconform JSON"),
+    _r(T.K8S_MANIFEST, 2.5, "INVALID", "kubeconform JSON (older)", r'"status"' + _Q + '"INVALID"'),
+    _r(
+        T.K8S_MANIFEST,
+        3.5,
+        " is invalid: ",
+        "kubeconform text",
+        r"^\S+ - [A-Z]\w* \S+ is invalid: ",
+    ),
+    _r(
+        T.K8S_MANIFEST,
+        3.0,
+        " failed validation: ",
+        "kubeconform text",
+        r"^\S+ - (?:[A-Z]\w* \S+ )?failed validation: ",
+    ),
+    _r(
+        T.K8S_MANIFEST,
+        3.0,
+        "Summary: ",
+        "kubeconform summary",
+        r"^Summary: \d+ resources? found .* Invalid: (?:[1-9]|\d+, Errors: [1-9])",
+    ),
+    _r(
+        T.K8S_MANIFEST,
+        3.0,
+        "not ok ",
+        "kubeconform/kubeval TAP",
+        r"^not ok \d+ - \S+\.(?:ya?ml|json) \(",
+    ),
+    # kubeval: `ERR  - file: Missing 'metadata' key`, `WARN - file contains an invalid Kind (…)`
+    _r(
+        T.K8S_MANIFEST,
+        3.5,
+        "ERR  - ",
+        "kubeval error",
+        r"^ERR  - \S+: (?:Missing '[\w.]+' (?:key|value)|Failed initializing schema)",
+    ),
+    _r(
+        T.K8S_MANIFEST,
+        3.5,
+        " contains an invalid ",
+        "kubeval invalid resource",
+        r"^(?:WARN|ERR ) - \S+ contains an invalid \w+",
+    ),
     _r(T.K8S_MANIFEST, 3.5, "problem validating schema", "kubeconform schema"),
-    _r(T.K8S_MANIFEST, 3.5, "(object: ", "kube-linter finding", r"\(object: \S+ \S+, Kind=\w+\)"),
+    _r(T.K8S_MANIFEST, 3.5, "(object: ", "kube-linter finding", r"\(object: [^)]*, Kind=\w+\)"),
     _r(T.K8S_MANIFEST, 3.0, "lint errors", "kube-linter summary", r"found \d+ lint errors"),
+    _r(
+        T.K8S_MANIFEST,
+        2.5,
+        ", remediation: ",
+        "kube-linter check",
+        r"\(check: [a-z0-9-]+, remediation: ",
+    ),
     _r(T.K8S_MANIFEST, 3.5, "Polaris audited", "polaris audit"),
     _r(T.K8S_MANIFEST, 3.5, "PolarisOutputVersion", "polaris JSON"),
     _r(T.K8S_MANIFEST, 3.0, "is less than the provided minimum", "polaris score"),
@@ -221,6 +317,20 @@ K8S_POLICY_RULES: tuple[Rule, ...] = (
         3.0,
         "kubernetes scan results:",
         "checkov Kubernetes results",
+    ),
+    _r(
+        T.K8S_MANIFEST,
+        3.5,
+        '"check_type"',
+        "checkov JSON on manifests",
+        r'"check_type"' + _Q + '"(?:kubernetes|helm|kustomize)"',
+    ),
+    _r(
+        T.K8S_MANIFEST,
+        2.5,
+        '"check_class"',
+        "checkov check on manifests",
+        r'"check_class"' + _Q + r'"checkov\.(?:kubernetes|helm|kustomize)\.',
     ),
 )
 
