@@ -105,6 +105,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], .
         re.compile(
             r"(?i)((?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]{0,40}?(?:" + _KEYWORDS + r")"
             r"[A-Za-z0-9_.-]{0,40}[\"']?\s*(?:=|:(?!:))\s*)"
+            r"(?!(?:true|false|null|none|yes|no)(?![^\s\"',;]))"
             r"(\"[^\"]+\"|'[^']+'|(?![\"'])[^\s\"',;]{3,})"
         ),
         _assignment,

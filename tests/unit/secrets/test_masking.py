@@ -149,3 +149,11 @@ def test_no_other_masking_copy_is_left() -> None:
         if path.name != "secrets.py" and re.search(r"AKIA|gh\[?p", path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "text", ["  persist-credentials: true", "use_token: false", "secret: null", "token=none"]
+)
+def test_a_boolean_or_null_setting_is_not_a_secret(text: str) -> None:
+    """``actions/checkout`` prints ``persist-credentials: true`` in every job log."""
+    assert mask(text) == text
