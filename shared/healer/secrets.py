@@ -129,6 +129,15 @@ def _pem_line(line: str, body: re.Pattern[str] = _PEM_BODY) -> re.Match[str] | N
     return prefix if body.fullmatch(line[prefix.end() :].rstrip()) else None
 
 
+def _looks_random(text: str) -> bool:
+    """Base64 of key material mixes upper case, lower case and digits; a rule line does not."""
+    return (
+        any(c.isupper() for c in text)
+        and any(c.islower() for c in text)
+        and any(c.isdigit() for c in text)
+    )
+
+
 class Masker:
     """Masks line after line, remembering an open private key block between calls."""
 
@@ -193,7 +202,7 @@ def mask_line(line: str) -> str:
     if aws:
         line = _aws_secret(line)
     prefix = _pem_line(line, _PEM_LINE)
-    if prefix is not None:
+    if prefix is not None and _looks_random(line[prefix.end() :]):
         line = line[: prefix.end()] + MASK  # a lone PEM body line (a key cut in an excerpt)
     return line
 
