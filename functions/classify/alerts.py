@@ -8,28 +8,18 @@ credential anyway, because a summary is free text.
 from __future__ import annotations
 
 import hashlib
-import re
 
 from healer.models import AlertDetected, Verdict
 from healer.roster import Roster, load_roster
+from healer.secrets import mask
 from healer.vocabulary import ALERT_FAILURE_TYPE, Action, AlertKind, Category
 
 CLOSED_ACTIONS = frozenset({"fixed", "dismissed", "resolved", "auto_dismissed", "closed_by_user"})
-
-_CREDENTIAL = re.compile(
-    r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|AKIA[0-9A-Z]{16}"
-    r"|xox[abpr]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20}|npm_[A-Za-z0-9]{36}"
-    r"|sk-[A-Za-z0-9_-]{20,}|-----BEGIN [A-Z ]*PRIVATE KEY-----)"
-)
 
 
 def alert_ref(alert: AlertDetected) -> str:
     """Stands in for a run id in the subject and task id: ``dependabot-7``."""
     return f"{alert.kind.value.removesuffix('_alert').replace('_', '-')}-{alert.alert_number}"
-
-
-def mask(text: str) -> str:
-    return _CREDENTIAL.sub("***", text)
 
 
 def alert_fingerprint(alert: AlertDetected) -> str:

@@ -2,7 +2,9 @@
 
 The log arrives as a stream of chunks; the blob store and the classification engine each
 want to pull from an iterable. One of them runs on a worker thread fed by a small bounded
-queue, so the log is read from GitHub exactly once and never held whole in memory.
+queue, so the log is read from GitHub exactly once and never held whole in memory. What is
+stored is masked on the way (``healer.secrets.mask_stream``, in blocks cut at line ends): the
+agent is pointed at the stored log, so it must hold no credential the job printed.
 """
 
 from __future__ import annotations
@@ -163,6 +165,7 @@ def fetch_and_classify(
     ``GitHubUnavailable`` and ``StoreUnavailable`` propagate: the broker retries later.
     """
     from healer.github.exceptions import LogUnavailable
+    from healer.secrets import mask_stream
 
     def classify(stream: Iterable[bytes]) -> Verdict:
         return engine.classify_log(
@@ -173,7 +176,7 @@ def fetch_and_classify(
         size, verdict = tee_into(
             github.stream_job_log(repository, job.job_id),
             lambda stream: blobs.put_stream(
-                log_key, stream, content_type="text/plain; charset=utf-8"
+                log_key, mask_stream(stream), content_type="text/plain; charset=utf-8"
             ),
             classify,
         )

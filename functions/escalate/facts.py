@@ -2,7 +2,7 @@
 
 The event's context is the richest source (PR, job, failing step, excerpt); the task record
 ``task:<task_id>`` fills in what an event without context lacks (failure type, branch). Every
-free text that came from CI or an agent is redacted here, before any channel sees it.
+free text that came from CI or an agent is masked here, before any channel sees it.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from functions.classify.engine.redact import redact
 from healer.models import AttemptSummary, RemediationExhausted
+from healer.secrets import mask
 from healer.stores import keys
 
 GITHUB = "https://github.com"
@@ -64,7 +64,7 @@ def _github_url(url: str) -> str:
 
 def _attempt(summary: AttemptSummary) -> AttemptSummary:
     return summary.model_copy(
-        update={"summary": redact(summary.summary), "error": redact(summary.error)}
+        update={"summary": mask(summary.summary), "error": mask(summary.error)}
     )
 
 
@@ -98,18 +98,20 @@ def facts_of(event: RemediationExhausted, record: dict[str, Any] | None = None) 
         failure_type=(primary.failure_type.value if primary is not None else "")
         or str(record.get("failure_type") or "unknown"),
         run_url=run_url,
-        workflow=failure.workflow_name if failure is not None else "",
-        job_name=primary.job_name if primary is not None else "",
-        failing_step=primary.failing_step if primary is not None else "",
-        branch=(pull.head_ref if pull is not None else "")
-        or (failure.head_branch if failure is not None else "")
-        or str(record.get("branch") or ""),
+        workflow=mask(failure.workflow_name) if failure is not None else "",
+        job_name=mask(primary.job_name) if primary is not None else "",
+        failing_step=mask(primary.failing_step) if primary is not None else "",
+        branch=mask(
+            (pull.head_ref if pull is not None else "")
+            or (failure.head_branch if failure is not None else "")
+            or str(record.get("branch") or "")
+        ),
         pull_request=pull.number if pull is not None else None,
         pull_url=_github_url(pull.html_url) if pull is not None else "",
-        pull_title=pull.title if pull is not None else "",
+        pull_title=mask(pull.title) if pull is not None else "",
         attempts=[_attempt(a) for a in sorted(event.attempts, key=lambda a: a.attempt)],
-        last_error=redact(last_error),
-        excerpt=redact(primary.excerpt) if primary is not None else "",
+        last_error=mask(last_error),
+        excerpt=mask(primary.excerpt) if primary is not None else "",
         log_key=primary.log_key if primary is not None else "",
         is_alert=alert is not None,
     )

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from functions.classify.alerts import mask
 from healer.models import AlertDetected, Extra, FailureClassified
+from healer.secrets import mask
 from healer.vocabulary import AlertKind, FailureType
 
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ from typing import Any
 from functions.spawn.target import Target
 from healer import coderun as contract
 from healer.roster import Specialist
+from healer.secrets import mask
 
 MAX_NAME = 63
 MAX_INLINE_PROMPT = 256 * 1024
@@ -91,8 +92,8 @@ def agent_env(target: Target, agent: str, *, start_sha: str, prompt_cut: bool) -
         contract.ENV_CONTEXT_KEY: target.context_key,
         contract.ENV_LOG_KEY: primary.log_key,
         contract.ENV_JOB_ID: "" if primary.job_id is None else str(primary.job_id),
-        contract.ENV_JOB_NAME: primary.job_name,
-        contract.ENV_FAILING_STEP: primary.failing_step,
+        contract.ENV_JOB_NAME: mask(primary.job_name),
+        contract.ENV_FAILING_STEP: mask(primary.failing_step),
         contract.ENV_PULL_REQUEST: "" if target.pull_request is None else str(target.pull_request),
     }
     if target.is_alert:
@@ -138,7 +139,8 @@ def build_manifest(
     when the roster names one. ``start_sha`` is the target branch's head when the attempt
     started (completion-check counts the agent's commits from there)."""
     chosen_model = specialist.model or model
-    text, cut = inline_prompt(prompt, target.prompt_key)
+    # The prompt is masked when rendered; masked again here, as nothing unmasked may reach etcd.
+    text, cut = inline_prompt(mask(prompt), target.prompt_key)
     obj = {
         "apiVersion": contract.API_VERSION,
         "kind": contract.KIND,

@@ -54,7 +54,7 @@ def test_every_specialist_template_renders_the_context(key: str) -> None:
     text = render_prompt(environment(), context(), specialist)
     assert f"You are {specialist.name}" in text
     assert '#42 "Parse nested tables"' in text
-    assert "src/parser.rs (modified, +10/-2)" in text
+    assert "`src/parser.rs` (modified, +10/-2)" in text
     assert "error[E0308]: mismatched types" in text
     assert "feature/parser" in text
 

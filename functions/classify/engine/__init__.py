@@ -10,12 +10,12 @@ from collections.abc import Iterable, Sequence
 
 from functions.classify.engine.excerpt import render
 from functions.classify.engine.fingerprint import fingerprint
-from functions.classify.engine.redact import redact
 from functions.classify.engine.scan import Scanner
 from functions.classify.engine.scoring import Decision, action_for, context_scores, decide
 from functions.classify.engine.steps import CONTEXT_AFTER, CONTEXT_BEFORE, Step
 from healer.models import Verdict
 from healer.roster import Roster, load_roster
+from healer.secrets import mask
 from healer.vocabulary import FailureType, category_of
 
 __all__ = ["classify_log", "classify_names"]
@@ -84,7 +84,7 @@ def _verdict(decision: Decision, roster: Roster | None) -> Verdict:
         action=decision.action,
         confidence=decision.confidence,
         failing_step=step.name if step is not None else "",
-        signals=[redact(s) for s in decision.signals],
+        signals=[mask(s) for s in decision.signals],
         excerpt=_excerpt(step, decision) if step is not None else "",
         fingerprint=fingerprint(decision.failure_type.value, key_lines)
         if key_lines or step is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from functions.classify.engine.redact import redact
+from healer.secrets import mask_lines
 
 MAX_LINES = 200
 MAX_BYTES = 16 * 1024
@@ -46,8 +46,10 @@ def render(
     for no, text in sorted(numbered):
         if prev is not None and no - prev > 1:
             lines.append(omitted(no - prev - 1))
-        lines.append(redact(clean_line(text)))
+        lines.append(clean_line(text))
         prev = no
+    # Masked together, so that a private key spread over several lines is masked whole.
+    lines = mask_lines(lines)
     return fit(lines, max_lines=max_lines, max_bytes=max_bytes)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functions.classify.engine import classify_log
 from functions.classify.engine.excerpt import clean_line, fit, render
 from functions.classify.engine.fingerprint import fingerprint, normalise
-from functions.classify.engine.redact import redact
+from healer.secrets import mask as redact
 
 
 def test_clean_line_strips_ansi_caret_notation_and_controls() -> None:
