@@ -23,11 +23,6 @@ _CREDENTIAL = re.compile(
 )
 
 
-def alert_ref(alert: AlertDetected) -> str:
-    """Stands in for a run id in the subject and task id: ``dependabot-7``."""
-    return f"{alert.kind.value.removesuffix('_alert').replace('_', '-')}-{alert.alert_number}"
-
-
 def mask(text: str) -> str:
     return _CREDENTIAL.sub("***", text)
 

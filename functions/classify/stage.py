@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 
 from cloudevents.http import CloudEvent
 
-from functions.classify.alerts import alert_ref, classify_alert, mask
+from functions.classify.alerts import classify_alert, mask
 from functions.classify.jobs import failed_jobs, resolve_run
 from functions.classify.logs import DefaultEngine, Engine, fetch_and_classify, names_only
 from functions.classify.primary import choose_primary, fit_excerpts
 from healer.errors import InvalidInput
 from healer.events import build_event, parse_data
 from healer.models import AlertDetected, FailureClassified, FailureDetected, Verdict
+from healer.refs import alert_ref
 from healer.stores import keys
 from healer.vocabulary import EventType, Stage
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from healer.broker.hops import Hop, Outcome
 from healer.vocabulary import EventType
+from healer_dev.broker.hops import Hop, Outcome
 
 _FAILED = {Outcome.REJECTED.value, Outcome.FAILED.value}
 _REMEDIATION = (EventType.REMEDIATION_STARTED, EventType.REMEDIATION_SKIPPED)

@@ -13,15 +13,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from healer.broker.local import LocalBroker
-from healer.broker.stages import StageSet, load_stages, repo_root, wsgi_apps
-from healer.broker.transport import HTTPXSender
-from healer.broker.triggers import Topology
 from healer.settings import Settings
+from healer_dev.broker.local import LocalBroker
+from healer_dev.broker.stages import StageSet, load_stages, repo_root, wsgi_apps
+from healer_dev.broker.transport import HTTPXSender
+from healer_dev.broker.triggers import Topology
 
 if TYPE_CHECKING:
-    from healer.broker.hops import Hop
     from healer.services import Services
+    from healer_dev.broker.hops import Hop
 
 MANIFESTS = Path("knative") / "base"
 RECORDED_GITHUB = Path("examples") / "github"

@@ -12,18 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from healer.broker.local import LocalBroker
-from healer.broker.pipeline import MANIFESTS
-from healer.broker.server import ingress_app
-from healer.broker.stages import load_stages, repo_root, wsgi_app
-from healer.broker.transport import HTTPXSender
-from healer.broker.triggers import Topology
+from healer_dev.broker.local import LocalBroker
+from healer_dev.broker.pipeline import MANIFESTS
+from healer_dev.broker.server import ingress_app
+from healer_dev.broker.stages import load_stages, repo_root, wsgi_app
+from healer_dev.broker.transport import HTTPXSender
+from healer_dev.broker.triggers import Topology
 
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
 
-    from healer.broker.hops import Hop
     from healer.services import Services
+    from healer_dev.broker.hops import Hop
 
 
 @dataclass

@@ -2,8 +2,9 @@
 
 The broker's own deliveries get the event as their reply. A plain HTTP client of
 ``/api/remediate/*`` cannot carry a reply on, so when ``broker_url`` is set ingest POSTs the event
-there itself (binary mode) and answers the client in the seed's JSON shape. httpx is imported
-on first use only.
+there itself (binary mode) and answers the client in the seed's JSON shape; completion-check's
+sweep sends the waiting work it releases beyond the one event its reply carries the same way.
+httpx is imported on first use only.
 """
 
 from __future__ import annotations

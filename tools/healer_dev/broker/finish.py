@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Any, Literal
 from cloudevents.http import CloudEvent
 
 from healer import coderun as contract
-from healer.broker.replay import to_cloudevent
 from healer.errors import InvalidInput
 from healer.vocabulary import EventType
+from healer_dev.broker.replay import to_cloudevent
 
 if TYPE_CHECKING:
-    from healer.broker.hops import Hop
     from healer.github.pushes import PushLedger
     from healer.settings import Settings
     from healer.stores.state import StateStore
+    from healer_dev.broker.hops import Hop
 
 APISERVER = "https://kubernetes.default.svc"
 PHASES = contract.TERMINAL_PHASES

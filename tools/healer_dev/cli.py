@@ -15,7 +15,7 @@ from healer.errors import HealerError
 
 
 def _emit(out: TextIO, records: list[dict[str, Any]], as_json: bool) -> None:
-    from healer.broker import report
+    from healer_dev.broker import report
 
     for rec in records:
         if as_json:
@@ -28,12 +28,12 @@ def _emit(out: TextIO, records: list[dict[str, Any]], as_json: bool) -> None:
 def _replay_local(args: argparse.Namespace, out: TextIO) -> int:
     import tempfile
 
-    from healer.broker import report
-    from healer.broker.pipeline import in_process, offline_settings
-    from healer.broker.replay import delivery_files, event_of_file
-    from healer.broker.stages import repo_root
     from healer.services import Services
     from healer.settings import Settings
+    from healer_dev.broker import report
+    from healer_dev.broker.pipeline import in_process, offline_settings
+    from healer_dev.broker.replay import delivery_files, event_of_file
+    from healer_dev.broker.stages import repo_root
 
     files = delivery_files(args.paths)
     root = repo_root()
@@ -62,7 +62,7 @@ def _replay_local(args: argparse.Namespace, out: TextIO) -> int:
                     continue
                 hops = pipeline.broker.publish(event)
                 if args.agent_outcome:
-                    from healer.broker.finish import ledger_for, play_outcomes
+                    from healer_dev.broker.finish import ledger_for, play_outcomes
 
                     hops += play_outcomes(
                         pipeline.broker.publish,
@@ -123,7 +123,7 @@ def _with_messages(rec: dict[str, Any], services: Any) -> dict[str, Any]:
     settings = services.settings
     if not settings.github_recorded_dir:
         return rec
-    from healer.broker import report
+    from healer_dev.broker import report
 
     configured = bool(settings.discord_webhook_url)
     return report.with_messages(rec, services.blobs, discord_configured=configured)
@@ -132,12 +132,12 @@ def _with_messages(rec: dict[str, Any], services: Any) -> dict[str, Any]:
 def _replay_remote(args: argparse.Namespace, out: TextIO) -> int:
     import httpx
 
-    from healer.broker import report
-    from healer.broker.hops import Hop, Outcome
-    from healer.broker.local import encode, reason_of
-    from healer.broker.replay import delivery_files, event_of_file
-    from healer.broker.transport import Answer
     from healer.settings import Settings
+    from healer_dev.broker import report
+    from healer_dev.broker.hops import Hop, Outcome
+    from healer_dev.broker.local import encode, reason_of
+    from healer_dev.broker.replay import delivery_files, event_of_file
+    from healer_dev.broker.transport import Answer
 
     settings = Settings.load()
     files = delivery_files(args.paths)
@@ -199,10 +199,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_finish(args: argparse.Namespace) -> int:
     """Mark an outbox CodeRun finished: its update (and CI's result) into a broker."""
-    from healer.broker import report
-    from healer.broker.finish import finish_events, ledger_for, read_outbox
-    from healer.broker.pipeline import offline_settings
     from healer.settings import Settings
+    from healer_dev.broker import report
+    from healer_dev.broker.finish import finish_events, ledger_for, read_outbox
+    from healer_dev.broker.pipeline import offline_settings
 
     settings = offline_settings(Settings.load(), _root())
     coderun = read_outbox(args.outbox or settings.coderun_outbox, args.name)
@@ -216,7 +216,7 @@ def cmd_finish(args: argparse.Namespace) -> int:
     )
     records: list[dict[str, Any]] = []
     if not args.broker:
-        from healer.broker import running
+        from healer_dev.broker import running
 
         dev = running.read()
         if dev is not None:
@@ -225,7 +225,7 @@ def cmd_finish(args: argparse.Namespace) -> int:
     if args.broker:
         import httpx
 
-        from healer.broker.local import encode
+        from healer_dev.broker.local import encode
 
         with httpx.Client(timeout=args.timeout) as client:
             for event in events:
@@ -240,8 +240,8 @@ def cmd_finish(args: argparse.Namespace) -> int:
                     return 1
                 records += _remote_hops(response.content)
     else:
-        from healer.broker.pipeline import in_process
         from healer.services import Services
+        from healer_dev.broker.pipeline import in_process
 
         if settings.state_backend == "memory":
             print(
@@ -263,7 +263,7 @@ def cmd_finish(args: argparse.Namespace) -> int:
 
 
 def _root() -> Any:
-    from healer.broker.stages import repo_root
+    from healer_dev.broker.stages import repo_root
 
     return repo_root()
 
@@ -273,15 +273,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from healer.broker import dev, report
     from healer.services import Services
     from healer.settings import Settings
+    from healer_dev.broker import dev, report
 
     def on_hop(hop: Any) -> None:
         print("\n".join(report.lines(report.record(hop))), flush=True)
 
-    from healer.broker.pipeline import offline_settings
-    from healer.broker.stages import repo_root
+    from healer_dev.broker.pipeline import offline_settings
+    from healer_dev.broker.stages import repo_root
 
     if not args.verbose:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -298,7 +298,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print(f"{name:<15} {url}")
     for name, why in sorted(server.missing.items()):
         print(f"{name:<15} unavailable: {why}")
-    from healer.broker import running
+    from healer_dev.broker import running
 
     running.write(running.RunningDev(server.ingress_url, dict(server.stage_urls), os.getpid()))
     print(f"(written to {running.DEV_FILE}: healer status, finish and deadletters use it)")
@@ -322,7 +322,7 @@ def _status_url(args: argparse.Namespace) -> str:
     """The status function to ask: ``--url``, else the running ``healer dev``'s."""
     if getattr(args, "url", None):
         return str(args.url).rstrip("/")
-    from healer.broker import running
+    from healer_dev.broker import running
 
     dev = running.read()
     return dev.status.rstrip("/") if dev is not None and dev.status else ""
@@ -411,9 +411,9 @@ class StatusUnreachable(HealerError):
 
 def _letter_stores(args: argparse.Namespace) -> tuple[Any, Any]:
     """The dead-letter module and the configured blob store (what ``healer dev`` writes to)."""
-    from healer.broker.pipeline import offline_settings
     from healer.settings import Settings
     from healer.stores.factory import blob_store
+    from healer_dev.broker.pipeline import offline_settings
 
     settings = offline_settings(Settings.load(), _root())
     return importlib.import_module("functions.status.deadletters"), blob_store(settings)
@@ -455,8 +455,8 @@ def _replay_letters(args: argparse.Namespace, letters: Any, blobs: Any, keys: li
     """Post each letter's event again: to ``--broker``, the running ``healer dev``, or an
     in-process pipeline on the configured stores. A letter whose delivery now succeeds is
     removed (unless ``--keep``); the stages' dedup makes a second delivery harmless."""
-    from healer.broker import report, running
     from healer.settings import Settings
+    from healer_dev.broker import report, running
 
     settings = Settings.load()
     broker = args.broker or ""
@@ -485,19 +485,19 @@ def _replay_letters(args: argparse.Namespace, letters: Any, blobs: Any, keys: li
 
 
 def _publisher(broker: str, args: argparse.Namespace) -> tuple[Any, Any]:
-    from healer.broker import report
+    from healer_dev.broker import report
 
     if broker:
         import httpx
 
-        from healer.broker.local import encode
+        from healer_dev.broker.local import encode
 
         client = httpx.Client(timeout=args.timeout)
 
         def post(event: Any) -> list[dict[str, Any]]:
-            from healer.broker.hops import Hop, Outcome
-            from healer.broker.local import reason_of
-            from healer.broker.transport import Answer
+            from healer_dev.broker.hops import Hop, Outcome
+            from healer_dev.broker.local import reason_of
+            from healer_dev.broker.transport import Answer
 
             headers, body = encode(event)
             try:
@@ -520,9 +520,9 @@ def _publisher(broker: str, args: argparse.Namespace) -> tuple[Any, Any]:
             return [report.record(hop), *_remote_hops(answer.body)]
 
         return post, client.close
-    from healer.broker.pipeline import in_process, offline_settings
     from healer.services import Services
     from healer.settings import Settings
+    from healer_dev.broker.pipeline import in_process, offline_settings
 
     services = Services(offline_settings(Settings.load(), _root()))
     pipeline = in_process(services, backoff_scale=args.backoff_scale)

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import flask
 
-    from healer.broker.triggers import Topology
     from healer.services import Services
+    from healer_dev.broker.triggers import Topology
 
 StageFunction = Callable[["flask.Request"], "flask.Response"]
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]

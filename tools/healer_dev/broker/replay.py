@@ -16,7 +16,6 @@ error, ...}``) is replayed as the event it was, without the broker's error and T
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -26,18 +25,14 @@ from typing import Any
 
 from cloudevents.http import CloudEvent
 
+from healer.deadletters import SIGNATURE, dead_letter_event
 from healer.errors import InvalidInput
 from healer.vocabulary import (
-    EXT_ERROR_CODE,
-    EXT_ERROR_DATA,
-    EXT_ERROR_DEST,
     EXT_GITHUB_EVENT,
-    EXT_TTL,
     GITHUB_SOURCE,
     EventType,
 )
-
-SIGNATURE = "X-Hub-Signature-256"
+from healer.webhooks.signature import signed_bytes
 
 
 def canonical(name: str) -> str:
@@ -59,44 +54,8 @@ def delivery_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-# Attributes the broker added on the way to the dead-letter sink: a replay starts afresh.
-BROKER_ATTRIBUTES = frozenset({EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST, EXT_TTL})
-
-
 def is_dead_letter(document: Any) -> bool:
     return isinstance(document, dict) and isinstance(document.get("attributes"), dict)
-
-
-def dead_letter_event(stored: Mapping[str, Any], *, secret: str = "") -> CloudEvent:
-    """The event a dead letter holds, as first sent to the failing subscriber. A GitHub
-    webhook envelope is signed afresh when a secret is configured: its body was redacted."""
-    encoding = stored.get("data_encoding", "json")
-    if encoding == "withheld":
-        raise InvalidInput(
-            f"dead letter {stored.get('id', '')!r} cannot be replayed: its data was withheld "
-            "because it held a secret value; ask GitHub to redeliver the delivery instead"
-        )
-    attributes = stored.get("attributes")
-    if not isinstance(attributes, dict) or not attributes.get("id") or not attributes.get("type"):
-        raise InvalidInput("the dead letter has no event attributes (id, type) to replay")
-    kept = {str(k): str(v) for k, v in attributes.items() if k not in BROKER_ATTRIBUTES}
-    data = stored.get("data")
-    if encoding == "base64" and isinstance(data, str):
-        data = base64.b64decode(data)
-    elif encoding == "none":
-        data = None
-    envelope = data if isinstance(data, dict) else None
-    if (
-        secret
-        and kept["type"] == EventType.GITHUB_WEBHOOK.value
-        and envelope is not None
-        and isinstance(envelope.get("headers"), dict)
-        and isinstance(envelope.get("body"), dict | str)
-    ):
-        headers = {k: v for k, v in envelope["headers"].items() if k.lower() != SIGNATURE.lower()}
-        headers[canonical(SIGNATURE)] = [signature(secret, signed_bytes(envelope["body"]))]
-        data = {**envelope, "headers": headers}
-    return CloudEvent(kept, data)
 
 
 def event_of_file(path: Path, *, secret: str = "") -> CloudEvent:
@@ -134,13 +93,6 @@ def _values(value: Any) -> list[str]:
 
 def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signed_bytes(body: dict[str, Any] | str) -> bytes:
-    """What ingest verifies: the raw body string, else the body's compact JSON."""
-    if isinstance(body, str):
-        return body.encode("utf-8")
-    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def header(headers: Mapping[str, Any], name: str) -> str:

@@ -14,17 +14,17 @@ from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from healer.broker import report
-from healer.broker.replay import to_cloudevent, webhook_delivery
 from healer.errors import HealerError, InvalidInput
 from healer.runtime import is_cloudevent, parse_cloudevent, problem, read_body
 from healer.wire import check_nesting
+from healer_dev.broker import report
+from healer_dev.broker.replay import to_cloudevent, webhook_delivery
 
 if TYPE_CHECKING:
     import flask
     from cloudevents.http import CloudEvent
 
-    from healer.broker.local import LocalBroker
+    from healer_dev.broker.local import LocalBroker
 
 RECENT = 500
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from healer.broker.delivery import DEFAULT, DeliverySpec, parse_delivery
-from healer.broker.filters import Filter, compile_trigger_filter
+from healer_dev.broker.delivery import DEFAULT, DeliverySpec, parse_delivery
+from healer_dev.broker.filters import Filter, compile_trigger_filter
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 DEFAULT_BROKER = "healer"
@@ -177,7 +177,7 @@ def _service(doc: Mapping[str, Any], where: str) -> ServiceManifest:
 def topology_from(
     documents: list[tuple[Path, dict[str, Any]]], namespace: str = "default"
 ) -> Topology:
-    from healer.broker.filters import FilterError
+    from healer_dev.broker.filters import FilterError
 
     brokers: dict[str, BrokerManifest] = {}
     triggers: list[Trigger] = []

@@ -21,7 +21,10 @@ from dataclasses import dataclass, replace
 
 from cloudevents.http import CloudEvent
 
-from healer.broker.delivery import (
+from healer.errors import InvalidInput
+from healer.runtime import REASON_HEADER, is_cloudevent, parse_cloudevent
+from healer.vocabulary import EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST, EXT_TTL
+from healer_dev.broker.delivery import (
     RETRY_AFTER_STATUSES,
     DeadLetterSink,
     DeliverySpec,
@@ -29,12 +32,9 @@ from healer.broker.delivery import (
     is_success,
     retry_after_seconds,
 )
-from healer.broker.hops import Hop, Outcome
-from healer.broker.transport import Answer, Sender
-from healer.broker.triggers import DEFAULT_BROKER, Topology, Trigger
-from healer.errors import InvalidInput
-from healer.runtime import REASON_HEADER, is_cloudevent, parse_cloudevent
-from healer.vocabulary import EXT_ERROR_CODE, EXT_ERROR_DATA, EXT_ERROR_DEST, EXT_TTL
+from healer_dev.broker.hops import Hop, Outcome
+from healer_dev.broker.transport import Answer, Sender
+from healer_dev.broker.triggers import DEFAULT_BROKER, Topology, Trigger
 
 DEFAULT_TTL = 255
 DEFAULT_RETRY_AFTER_MAX = 120.0  # seconds a local delivery waits at most for one Retry-After
