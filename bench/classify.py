@@ -86,7 +86,7 @@ def generate(path: Path, size_mb: int) -> None:
 
 
 def child(path: str) -> None:
-    from functions.classify.engine import classify_log
+    from healer_classifier.engine import classify_log
 
     def chunks() -> object:
         with open(path, "rb") as fh:
@@ -134,7 +134,7 @@ def bench_log(path: Path) -> None:
 
 
 def bench_corpus() -> None:
-    from functions.classify.engine import classify_log
+    from healer_classifier.engine import classify_log
 
     logs = sorted(CORPUS.glob("*/*.log"))
     if not logs:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from functions.classify.engine.redact import redact
 from healer.models import AttemptSummary, RemediationExhausted
 from healer.stores import keys
+from healer_classifier.engine.redact import redact
 
 GITHUB = "https://github.com"
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from functions.classify.logs import FailedJob, first_failed_step
 from healer.errors import InvalidInput
 from healer.models import FailureDetected
+from healer_classifier.logs import FailedJob, first_failed_step
 
 FAILED_CONCLUSIONS = frozenset({"failure", "timed_out"})
+MAX_LOGS = 8
+"""Failed jobs whose logs are fetched; a bigger matrix adds names-only verdicts for the rest."""
 
 
 class RunSource(Protocol):

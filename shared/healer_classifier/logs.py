@@ -32,7 +32,7 @@ class LogSource(Protocol):
 
 
 class Engine(Protocol):
-    """The classification engine's two entry points (``functions.classify.engine``)."""
+    """The classification engine's two entry points (``healer_classifier.engine``)."""
 
     def classify_log(
         self,
@@ -63,7 +63,7 @@ class FailedJob:
 
 
 class DefaultEngine:
-    """Adapter over ``functions.classify.engine``, imported on first use (cold start)."""
+    """Adapter over ``healer_classifier.engine``, imported on first use (cold start)."""
 
     def classify_log(
         self,
@@ -73,7 +73,7 @@ class DefaultEngine:
         workflow_name: str = "",
         changed_paths: Sequence[str] = (),
     ) -> Verdict:
-        from functions.classify.engine import classify_log
+        from healer_classifier.engine import classify_log
 
         return classify_log(
             chunks, job_name=job_name, workflow_name=workflow_name, changed_paths=changed_paths
@@ -87,7 +87,7 @@ class DefaultEngine:
         step_name: str = "",
         changed_paths: Sequence[str] = (),
     ) -> Verdict:
-        from functions.classify.engine import classify_names
+        from healer_classifier.engine import classify_names
 
         return classify_names(
             job_name=job_name,

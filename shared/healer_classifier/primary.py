@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from healer.models import Verdict
+from healer.models import FailureClassified, FailureDetected, Verdict
 from healer.vocabulary import Action, FailureType
 
 ACTION_RANK = {Action.FIX: 3, Action.RERUN: 2, Action.UNSURE: 1, Action.IGNORE: 0}
@@ -98,3 +98,14 @@ def fit_excerpts(verdicts: Sequence[Verdict], primary: int) -> list[Verdict]:
             else verdict.model_copy(update={"excerpt": excerpt})
         )
     return fitted
+
+
+def summarise(
+    verdicts: list[Verdict], *, failure: FailureDetected, attempt: int = 1
+) -> FailureClassified:
+    """The payload: every verdict (excerpts fitted to the event budget) and the primary."""
+    primary = choose_primary(verdicts)
+    fitted = fit_excerpts(verdicts, primary)
+    return FailureClassified(
+        failure=failure, verdicts=fitted, primary=fitted[primary], attempt=attempt
+    )

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from functions.classify.engine.excerpt import render
-from functions.classify.engine.fingerprint import fingerprint
-from functions.classify.engine.redact import redact
-from functions.classify.engine.scan import Scanner
-from functions.classify.engine.scoring import Decision, action_for, context_scores, decide
-from functions.classify.engine.steps import CONTEXT_AFTER, CONTEXT_BEFORE, Step
 from healer.models import Verdict
 from healer.roster import Roster, load_roster
 from healer.vocabulary import FailureType, category_of
+from healer_classifier.engine.excerpt import render
+from healer_classifier.engine.fingerprint import fingerprint
+from healer_classifier.engine.redact import redact
+from healer_classifier.engine.scan import Scanner
+from healer_classifier.engine.scoring import Decision, action_for, context_scores, decide
+from healer_classifier.engine.steps import CONTEXT_AFTER, CONTEXT_BEFORE, Step
 
 __all__ = ["classify_log", "classify_names"]
 

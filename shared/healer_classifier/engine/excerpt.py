@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from functions.classify.engine.redact import redact
+from healer_classifier.engine.redact import redact
 
 MAX_LINES = 200
 MAX_BYTES = 16 * 1024

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from functions.classify.engine.rule import ContextRule
-from functions.classify.engine.rule import context_rule as _c
 from healer.vocabulary import FailureType
 from healer.vocabulary import FailureType as T
+from healer_classifier.engine.rule import ContextRule
+from healer_classifier.engine.rule import context_rule as _c
 
 NAME_RULES: tuple[ContextRule, ...] = (
     _c(T.RUST_CLIPPY, r"clippy|cargo[ +\w-]* fmt\b|\brustfmt\b"),

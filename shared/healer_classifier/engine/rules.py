@@ -7,14 +7,14 @@ the prefilter's needles.
 
 from __future__ import annotations
 
-from functions.classify.engine.names import NAME_RULES, PATH_RULES
-from functions.classify.engine.rule import Rule
-from functions.classify.engine.rules_code import CODE_RULES
-from functions.classify.engine.rules_general import GENERAL_RULES
-from functions.classify.engine.rules_infra import INFRA_RULES
-from functions.classify.engine.rules_ops import OPS_RULES
-from functions.classify.engine.rules_repo import REPO_RULES
-from functions.classify.engine.rules_reports import REPORT_RULES
+from healer_classifier.engine.names import NAME_RULES, PATH_RULES
+from healer_classifier.engine.rule import Rule
+from healer_classifier.engine.rules_code import CODE_RULES
+from healer_classifier.engine.rules_general import GENERAL_RULES
+from healer_classifier.engine.rules_infra import INFRA_RULES
+from healer_classifier.engine.rules_ops import OPS_RULES
+from healer_classifier.engine.rules_repo import REPO_RULES
+from healer_classifier.engine.rules_reports import REPORT_RULES
 
 __all__ = ["CANCEL_MARKERS", "NAME_RULES", "NEEDLES", "PATH_RULES", "RULES", "Rule"]
 

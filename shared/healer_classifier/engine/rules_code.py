@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from functions.classify.engine.rule import Rule
-from functions.classify.engine.rule import rule as _r
 from healer.vocabulary import FailureType as T
+from healer_classifier.engine.rule import Rule
+from healer_classifier.engine.rule import rule as _r
 
 _PY_LINT_HOOKS = r"(?:ruff|ruff-format|ruff format|black|flake8|isort|pylint|autopep8|pyupgrade)"
 

@@ -9,9 +9,9 @@ command.
 
 from __future__ import annotations
 
-from functions.classify.engine.rule import Rule
-from functions.classify.engine.rule import rule as _r
 from healer.vocabulary import FailureType as T
+from healer_classifier.engine.rule import Rule
+from healer_classifier.engine.rule import rule as _r
 
 G = T.GENERAL
 _C_SOURCE = r"\.(?:c|cc|cpp|cxx|c\+\+|h|hh|hpp|hxx|m|mm|cu|swift)"

@@ -13,9 +13,9 @@ Automation API errors, Ansible task failures.
 
 from __future__ import annotations
 
-from functions.classify.engine.rule import Rule
-from functions.classify.engine.rule import rule as _r
 from healer.vocabulary import FailureType as T
+from healer_classifier.engine.rule import Rule
+from healer_classifier.engine.rule import rule as _r
 
 R = T.INFRA_RUNNER
 I = T.INFRA_IAC  # noqa: E741

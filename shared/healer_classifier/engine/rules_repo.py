@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from functions.classify.engine.rule import Rule
-from functions.classify.engine.rule import rule as _r
 from healer.vocabulary import FailureType as T
+from healer_classifier.engine.rule import Rule
+from healer_classifier.engine.rule import rule as _r
 
 _AUDIT_CMD = r"\baudit\b"
 _PY_LINT_HOOK_IDS = (

@@ -10,9 +10,9 @@ kubeval, kube-linter, polaris, kyverno, conftest, checkov on manifests) are ``k8
 
 from __future__ import annotations
 
-from functions.classify.engine.rule import Rule
-from functions.classify.engine.rule import rule as _r
 from healer.vocabulary import FailureType as T
+from healer_classifier.engine.rule import Rule
+from healer_classifier.engine.rule import rule as _r
 
 _Q = r"\s*:\s*"  # the `: ` between a JSON key and its value, however spaced
 _DENY_CODES = (  # cargo-deny's bans, licenses and sources findings (its diagnostic codes)

@@ -13,9 +13,10 @@ import re
 
 import re2
 
-from functions.classify.engine.names import command_type
-from functions.classify.engine.rules import CANCEL_MARKERS, NEEDLES, RULES
-from functions.classify.engine.steps import (
+from healer.vocabulary import FailureType
+from healer_classifier.engine.names import command_type
+from healer_classifier.engine.rules import CANCEL_MARKERS, NEEDLES, RULES
+from healer_classifier.engine.steps import (
     CONTEXT_AFTER,
     CONTEXT_BEFORE,
     CONTEXT_HITS,
@@ -26,7 +27,6 @@ from functions.classify.engine.steps import (
     StepTracker,
     line_text,
 )
-from healer.vocabulary import FailureType
 
 BLOCK = 1 << 20
 LOOKBEHIND = 32 * 1024

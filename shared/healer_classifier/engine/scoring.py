@@ -12,10 +12,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from functions.classify.engine.names import NAME_RULES, PATH_RULES, command_type
-from functions.classify.engine.rules_infra import RUNNER_KILL_LABELS
-from functions.classify.engine.steps import TAIL_LINES, Hit, Step, StepTracker
 from healer.vocabulary import Action, FailureType
+from healer_classifier.engine.names import NAME_RULES, PATH_RULES, command_type
+from healer_classifier.engine.rules_infra import RUNNER_KILL_LABELS
+from healer_classifier.engine.steps import TAIL_LINES, Hit, Step, StepTracker
 
 PASSED_FACTOR = 0.05
 BLOCK_BONUS = 0.5

@@ -11,9 +11,9 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 
-from functions.classify.engine.excerpt import clean_line
-from functions.classify.engine.rules import CANCEL_MARKERS
 from healer.vocabulary import FailureType
+from healer_classifier.engine.excerpt import clean_line
+from healer_classifier.engine.rules import CANCEL_MARKERS
 
 _GH_PREFIX = re.compile(r"^([^\t]*)\t([^\t]*)\t(?=\ufeff?\d{4}-\d\d-\d\dT)")
 _TIMESTAMP = re.compile(r"^\ufeff?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?")
