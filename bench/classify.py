@@ -5,7 +5,7 @@
 The log is generated into bench/out/ (git-ignored). Classification runs in a child process so
 its peak RSS (resource.getrusage) is its own; ``grep -c error`` runs on the same file beside it.
 A second child measures what classify really does with a job log: the engine and the masked
-copy for the blob store in one pass (``functions.classify.logs.tee_into``), the copy discarded.
+copy for the blob store in one pass (``healer_classifier.logs.tee_into``), the copy discarded.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def generate(path: Path, size_mb: int) -> None:
 
 
 def child(path: str) -> None:
-    from functions.classify.engine import classify_log
+    from healer_classifier.engine import classify_log
 
     def chunks() -> object:
         with open(path, "rb") as fh:
@@ -112,9 +112,9 @@ def child(path: str) -> None:
 
 
 def tee_child(path: str) -> None:
-    from functions.classify.engine import classify_log
-    from functions.classify.logs import tee_into
     from healer.secrets import mask_stream
+    from healer_classifier.engine import classify_log
+    from healer_classifier.logs import tee_into
 
     def chunks() -> object:
         with open(path, "rb") as fh:
@@ -168,7 +168,7 @@ def bench_log(path: Path) -> None:
 
 
 def bench_corpus() -> None:
-    from functions.classify.engine import classify_log
+    from healer_classifier.engine import classify_log
 
     logs = sorted(CORPUS.glob("*/*.log"))
     if not logs:

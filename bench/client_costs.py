@@ -44,7 +44,7 @@ CASES = {
     "kubernetes CoreV1Api (import + create)": (
         "from kubernetes import client\nclient.CoreV1Api(client.ApiClient())"
     ),
-    "classify engine (import)": "import functions.classify.engine",
+    "classify engine (import)": "import healer_classifier.engine",
 }
 
 

@@ -144,9 +144,9 @@ def capture_pipeline(settings: Any) -> list[tuple[str, Request]]:
     """Every request each stage gets for the recorded failure, a failing agent, escalation."""
     from cloudevents.http import from_http
 
-    from healer.broker.finish import play_outcomes
-    from healer.broker.pipeline import in_process
     from healer.services import Services
+    from healer_dev.broker.finish import play_outcomes
+    from healer_dev.broker.pipeline import in_process
 
     services = Services(settings)
     pipeline = in_process(services)
@@ -163,8 +163,8 @@ def capture_pipeline(settings: Any) -> list[tuple[str, Request]]:
 
 def replay_in_process(settings: Any, requests: list[tuple[str, Request]]) -> None:
     """What earlier stages wrote to the shared stores: their requests, handled in-process."""
-    from healer.broker.pipeline import in_process
     from healer.services import Services
+    from healer_dev.broker.pipeline import in_process
 
     pipeline = in_process(Services(settings))
     try:
@@ -198,8 +198,8 @@ class Config:
 
 
 def embedded_config(scratch: Path) -> Config:
-    from healer.broker.pipeline import offline_settings
     from healer.settings import Settings
+    from healer_dev.broker.pipeline import offline_settings
 
     blobs, outbox = scratch / "blobs", scratch / "outbox"
     env = {
@@ -476,8 +476,8 @@ def main(argv: list[str] | None = None) -> int:
         if name.startswith("HEALER_") and name != "HEALER_CONFIG":
             env.pop(name)
 
-    from healer.broker.pipeline import offline_settings
     from healer.settings import Settings
+    from healer_dev.broker.pipeline import offline_settings
 
     capture = offline_settings(
         Settings(blob_dir=str(scratch / "capture-blobs"), coderun_outbox=str(scratch / "cap")),

@@ -17,11 +17,6 @@ from healer.vocabulary import ALERT_FAILURE_TYPE, Action, AlertKind, Category
 CLOSED_ACTIONS = frozenset({"fixed", "dismissed", "resolved", "auto_dismissed", "closed_by_user"})
 
 
-def alert_ref(alert: AlertDetected) -> str:
-    """Stands in for a run id in the subject and task id: ``dependabot-7``."""
-    return f"{alert.kind.value.removesuffix('_alert').replace('_', '-')}-{alert.alert_number}"
-
-
 def alert_fingerprint(alert: AlertDetected) -> str:
     """Same for the same finding in any alert: kind + the rule, package or secret type."""
     if alert.kind is AlertKind.DEPENDABOT:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from typing import BinaryIO, TextIO
 
-from functions.classify.engine import classify_log
+from healer_classifier.engine import classify_log
 
 CHUNK = 1 << 20
 

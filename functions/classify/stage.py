@@ -14,23 +14,22 @@ from typing import TYPE_CHECKING
 
 from cloudevents.http import CloudEvent
 
-from functions.classify.alerts import alert_ref, classify_alert
-from functions.classify.jobs import failed_jobs, resolve_run
-from functions.classify.logs import DefaultEngine, Engine, fetch_and_classify, names_only
-from functions.classify.primary import choose_primary, fit_excerpts
+from functions.classify.alerts import classify_alert
 from healer.errors import InvalidInput
 from healer.events import build_event, parse_data
 from healer.models import AlertDetected, FailureClassified, FailureDetected, Verdict
+from healer.refs import alert_ref
 from healer.secrets import mask
 from healer.stores import keys
 from healer.vocabulary import EventType, Stage
+from healer_classifier.jobs import MAX_LOGS, failed_jobs, resolve_run
+from healer_classifier.logs import DefaultEngine, Engine, fetch_and_classify, names_only
+from healer_classifier.primary import summarise
 
 if TYPE_CHECKING:
     from healer.services import Services
 
 ACCEPTED = (EventType.FAILURE_DETECTED, EventType.ALERT_DETECTED)
-MAX_LOGS = 8
-"""Failed jobs whose logs are fetched; a bigger matrix adds names-only verdicts for the rest."""
 
 
 @dataclass
@@ -130,14 +129,3 @@ class Classifier:
             repository=alert.repository,
             run_id=alert_ref(alert),
         )
-
-
-def summarise(
-    verdicts: list[Verdict], *, failure: FailureDetected, attempt: int = 1
-) -> FailureClassified:
-    """The payload: every verdict (excerpts fitted to the event budget) and the primary."""
-    primary = choose_primary(verdicts)
-    fitted = fit_excerpts(verdicts, primary)
-    return FailureClassified(
-        failure=failure, verdicts=fitted, primary=fitted[primary], attempt=attempt
-    )

@@ -73,7 +73,7 @@ class Sweep:
         url = self.services.settings.broker_url
         if not url:
             return None
-        from functions.ingest.emit import BrokerEmitter
+        from healer.forward import BrokerEmitter
 
         return BrokerEmitter(url)
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.classify.alerts import alert_ref
 from healer.errors import InvalidInput
 from healer.events import task_id
 from healer.models import ContextGathered, RemediationExhausted
 from healer.policy import shown
+from healer.refs import alert_ref
 from healer.stores.blob import BlobStore
 
 ESCALABLE = frozenset({"exhausted", "escalation_failed"})

@@ -78,7 +78,7 @@ def facts_of(event: RemediationExhausted, record: dict[str, Any] | None = None) 
     pull = context.pull_request if context is not None else None
     run_ref = str(record.get("run_id") or event.run_id)
     if alert is not None:
-        from functions.classify.alerts import alert_ref
+        from healer.refs import alert_ref
 
         run_ref = alert_ref(alert)
     run_url = ""

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from functions.classify.jobs import FAILED_CONCLUSIONS, RunSource, failed_jobs
-from functions.classify.logs import Engine, LogSource, fetch_and_classify
-from functions.classify.stage import MAX_LOGS, summarise
 from healer.models import AttemptSummary, FailureClassified, FailureDetected, RemediationRetry
 from healer.stores import keys
+from healer_classifier.jobs import FAILED_CONCLUSIONS, MAX_LOGS, RunSource, failed_jobs
+from healer_classifier.logs import Engine, LogSource, fetch_and_classify
+from healer_classifier.primary import summarise
 
 if TYPE_CHECKING:
     from healer.stores.blob import BlobStore

@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING
 
 from cloudevents.http import CloudEvent
 
-from functions.classify.alerts import alert_ref
-from functions.classify.logs import DefaultEngine, Engine
 from functions.gather.context import ContextBuilder
 from functions.gather.retry import previous_attempts, refresh_verdicts
 from functions.gather.staleness import record_stale, stale_reason
@@ -22,8 +20,10 @@ from healer import policy
 from healer.errors import InvalidInput
 from healer.events import build_event, parse_data, task_id
 from healer.models import ContextGathered, FailureClassified, RemediationRetry
+from healer.refs import alert_ref
 from healer.runtime import Skip
 from healer.vocabulary import EventType, Stage
+from healer_classifier.logs import DefaultEngine, Engine
 
 if TYPE_CHECKING:
     import httpx

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from functions.ingest import filters
 from functions.ingest.dedup import archive_document, delivery_ident, record_once
-from functions.ingest.emit import BrokerEmitter, Emit
 from functions.ingest.fields import shown
 from functions.ingest.parse import Finding, event_name_of, parse
 from healer.errors import HealerError, InvalidInput, RetryableError
 from healer.events import build_event
+from healer.forward import BrokerEmitter, Emit
 from healer.runtime import Inbound, JSONReply, Reply, Skip
 from healer.stores.keys import delivery_key
 from healer.vocabulary import PREFIX, EventType, Stage

@@ -19,7 +19,7 @@ from healer.settings import Settings
 if TYPE_CHECKING:
     import flask
 
-    from functions.ingest.emit import Emit
+    from healer.forward import Emit
 
 NAME = "ingest"
 

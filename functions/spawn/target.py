@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from functions.classify.alerts import alert_ref
 from healer.errors import InvalidInput
 from healer.models import ContextGathered, Verdict
+from healer.refs import alert_ref
 from healer.stores import keys
 
 FIX_BRANCH_PREFIX = "healer/"

@@ -219,7 +219,7 @@ def resolve(blobs: BlobStore, ref: str) -> list[str]:
 
 
 def to_event(stored: dict[str, Any], *, secret: str = "") -> CloudEvent:
-    """The event as first sent to the failing subscriber (see ``healer.broker.replay``)."""
-    from healer.broker.replay import dead_letter_event
+    """The event as first sent to the failing subscriber (see ``healer.deadletters``)."""
+    from healer.deadletters import dead_letter_event
 
     return dead_letter_event(stored, secret=secret)

@@ -23,10 +23,10 @@ from functions_framework import create_app
 from werkzeug.test import TestResponse
 
 from functions.completion_check.main import create_function as completion_function
-from healer.broker.finish import ci_delivery, fix_commit
-from healer.broker.replay import to_cloudevent
 from healer.vocabulary import EventType
 from healer.webhooks.signature import sign
+from healer_dev.broker.finish import ci_delivery, fix_commit
+from healer_dev.broker.replay import to_cloudevent
 
 ROOT = Path(__file__).resolve().parents[2]
 INGEST = ROOT / "functions" / "ingest" / "main.py"

@@ -12,13 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from healer.broker import dev, running
-from healer.broker.pipeline import offline_settings
-from healer.broker.replay import load_delivery
-from healer.cli import main
 from healer.services import Services
 from healer.settings import Settings
 from healer.stores.memory import MemoryStateStore
+from healer_dev.broker import dev, running
+from healer_dev.broker.pipeline import offline_settings
+from healer_dev.broker.replay import load_delivery
+from healer_dev.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DELIVERY = ROOT / "examples" / "deliveries" / "workflow_job-failure.json"

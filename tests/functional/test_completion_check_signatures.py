@@ -16,10 +16,10 @@ from functions_framework import create_app
 from werkzeug.test import TestResponse
 
 from functions.completion_check.main import create_function
-from healer.broker.finish import ci_event, fix_commit
 from healer.services import Services
 from healer.vocabulary import EventType
 from healer.webhooks.signature import sign
+from healer_dev.broker.finish import ci_event, fix_commit
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = ROOT / "functions" / "completion_check" / "main.py"

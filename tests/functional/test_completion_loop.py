@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from healer.cli import main
+from healer_dev.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 FAILURE = str(ROOT / "examples" / "deliveries" / "workflow_job-failure.json")
@@ -80,11 +80,11 @@ def test_finish_posts_to_healer_dev_where_the_task_lives(
 ) -> None:
     from dataclasses import replace
 
-    from healer.broker import dev
-    from healer.broker.pipeline import offline_settings
     from healer.services import Services
     from healer.settings import Settings
     from healer.stores.memory import MemoryStateStore
+    from healer_dev.broker import dev
+    from healer_dev.broker.pipeline import offline_settings
 
     settings = offline_settings(Settings(), ROOT, str(tmp_path / "blobs"))
     pushes = tmp_path / "pushes"  # both processes' recorded GitHub: .healer/github-pushes
@@ -123,11 +123,11 @@ def test_finish_without_a_push_ledger_pushes_nothing_and_the_attempt_fails(
     branch gained nothing on GitHub is a failed attempt, however the CodeRun reads."""
     from dataclasses import replace
 
-    from healer.broker import dev
-    from healer.broker.pipeline import offline_settings
     from healer.services import Services
     from healer.settings import Settings
     from healer.stores.memory import MemoryStateStore
+    from healer_dev.broker import dev
+    from healer_dev.broker.pipeline import offline_settings
 
     settings = offline_settings(Settings(), ROOT, str(tmp_path / "blobs"))
     settings = replace(settings, coderun_outbox=str(tmp_path / "dev-outbox"))
@@ -137,8 +137,8 @@ def test_finish_without_a_push_ledger_pushes_nothing_and_the_attempt_fails(
         url = server.ingress_url + "/cto/healer"
         assert main(["replay", FAILURE, "--broker", url, "--json"]) == 0
         capsys.readouterr()
-        from healer.broker.finish import finish_events, read_outbox
-        from healer.broker.local import encode
+        from healer_dev.broker.finish import finish_events, read_outbox
+        from healer_dev.broker.local import encode
 
         coderun = read_outbox(settings.coderun_outbox, "healer-acme-widgets-7001-a1")
         import httpx

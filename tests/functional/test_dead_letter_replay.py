@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from functions.status import deadletters
-from healer.broker.hops import Outcome
-from healer.broker.pipeline import Pipeline, in_process, offline_settings
-from healer.broker.replay import load_delivery, to_cloudevent
-from healer.broker.transport import Answer, Sender
-from healer.cli import main
 from healer.services import Services
 from healer.settings import Settings
 from healer.stores.file import FileBlobStore
 from healer.stores.memory import MemoryStateStore
+from healer_dev.broker.hops import Outcome
+from healer_dev.broker.pipeline import Pipeline, in_process, offline_settings
+from healer_dev.broker.replay import load_delivery, to_cloudevent
+from healer_dev.broker.transport import Answer, Sender
+from healer_dev.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DELIVERY = ROOT / "examples" / "deliveries" / "workflow_job-failure.json"

@@ -17,12 +17,12 @@ from cloudevents.http import CloudEvent
 from functions.ingest.main import create_function as create_ingest
 from functions.status import deadletters
 from functions.status.main import create_function
-from healer.broker.replay import to_cloudevent, webhook_delivery
-from healer.broker.stages import wsgi_app
 from healer.services import Services
 from healer.settings import Settings
 from healer.stores.file import FileBlobStore
 from healer.stores.memory import MemoryStateStore
+from healer_dev.broker.replay import to_cloudevent, webhook_delivery
+from healer_dev.broker.stages import wsgi_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "ghp_Zx9leakedSecretValue0000000000000000"

@@ -11,8 +11,8 @@ import yaml
 from coderun_schema import SCHEMA
 from structural import unknown_fields, validate
 
-from healer.cli import main
 from healer.coderun import validate_coderun
+from healer_dev.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DELIVERIES = ROOT / "examples" / "deliveries"

@@ -11,14 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from healer.broker import dev
-from healer.broker.local import encode
-from healer.broker.pipeline import offline_settings
-from healer.broker.replay import load_delivery, to_cloudevent
-from healer.cli import main
 from healer.services import Services
 from healer.settings import Settings
 from healer.stores.memory import MemoryStateStore
+from healer_dev.broker import dev
+from healer_dev.broker.local import encode
+from healer_dev.broker.pipeline import offline_settings
+from healer_dev.broker.replay import load_delivery, to_cloudevent
+from healer_dev.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DELIVERIES = ROOT / "examples" / "deliveries"

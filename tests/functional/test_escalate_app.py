@@ -19,14 +19,14 @@ from flask.testing import FlaskClient
 from functions_framework import create_app
 
 from functions.escalate.main import create_function
-from healer.broker import report
-from healer.broker.hops import Outcome
-from healer.broker.pipeline import Pipeline, in_process, offline_settings
 from healer.events import build_event
 from healer.services import Services
 from healer.settings import Settings
 from healer.stores.memory import MemoryStateStore
 from healer.vocabulary import EventType, Stage
+from healer_dev.broker import report
+from healer_dev.broker.hops import Outcome
+from healer_dev.broker.pipeline import Pipeline, in_process, offline_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = ROOT / "functions" / "escalate" / "main.py"
@@ -190,7 +190,7 @@ def test_the_broker_routes_exhausted_to_escalate_and_the_report_shows_it(
 def test_healer_replay_runs_a_failing_agent_to_an_escalation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from healer.cli import main
+    from healer_dev.cli import main
 
     monkeypatch.setenv("HEALER_CONFIG", str(tmp_path / "absent.json"))
     monkeypatch.setenv("HEALER_CODERUN_OUTBOX", str(tmp_path / "outbox"))

@@ -27,9 +27,6 @@ from functions_framework import create_app
 from github_routes import Routes, client
 
 from functions.escalate.stage import Escalator
-from healer.broker import report
-from healer.broker.hops import Outcome
-from healer.broker.pipeline import Pipeline, in_process, offline_settings
 from healer.events import build_event
 from healer.models import ContextGathered, FailureDetected
 from healer.runtime import cloudevent_function
@@ -38,6 +35,9 @@ from healer.settings import Settings
 from healer.stores.file import FileBlobStore
 from healer.stores.memory import MemoryStateStore
 from healer.vocabulary import EventType, Stage
+from healer_dev.broker import report
+from healer_dev.broker.hops import Outcome
+from healer_dev.broker.pipeline import Pipeline, in_process, offline_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDED = ROOT / "examples" / "github"

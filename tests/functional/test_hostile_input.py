@@ -23,11 +23,11 @@ from functions_framework import create_app
 from pydantic import ValidationError
 from werkzeug.serving import make_server
 
-from healer.broker.finish import ci_event
 from healer.models import FailureDetected, PullRequestInfo, RemediationSucceeded
 from healer.runtime import Reply, cloudevent_function
 from healer.stores import keys
 from healer.wire import MAX_DEPTH
+from healer_dev.broker.finish import ci_event
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ["ingest", "classify", "gather", "spawn", "completion-check", "escalate", "status"]
@@ -327,11 +327,11 @@ def test_a_reply_attribute_no_header_can_carry_goes_back_structured(served: Any)
 def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from dataclasses import replace
 
-    from healer.broker import dev
-    from healer.broker.pipeline import offline_settings
     from healer.services import Services
     from healer.settings import Settings
     from healer.stores.memory import MemoryStateStore
+    from healer_dev.broker import dev
+    from healer_dev.broker.pipeline import offline_settings
 
     settings = offline_settings(Settings(), ROOT, str(tmp_path_factory.mktemp("blobs")))
     settings = replace(

@@ -11,13 +11,13 @@ import pytest
 import yaml
 from cloudevents.http import CloudEvent
 
-from healer.broker.hops import Hop, Outcome
-from healer.broker.pipeline import Pipeline, in_process, offline_settings
-from healer.broker.replay import load_delivery, to_cloudevent
-from healer.cli import main
 from healer.services import Services
 from healer.settings import Settings
 from healer.stores.memory import MemoryStateStore
+from healer_dev.broker.hops import Hop, Outcome
+from healer_dev.broker.pipeline import Pipeline, in_process, offline_settings
+from healer_dev.broker.replay import load_delivery, to_cloudevent
+from healer_dev.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DELIVERIES = ROOT / "examples" / "deliveries"

@@ -24,8 +24,8 @@ from functions_framework import create_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from healer.broker.finish import ci_event
 from healer.models import FailureDetected, RemediationExhausted
+from healer_dev.broker.finish import ci_event
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ["ingest", "classify", "gather", "spawn", "completion-check", "escalate", "status"]

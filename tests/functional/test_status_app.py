@@ -12,11 +12,11 @@ from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
 
 from functions.status.main import create_function
-from healer.broker.stages import wsgi_app
 from healer.services import Services
 from healer.settings import Settings
 from healer.stores.file import FileBlobStore
 from healer.stores.memory import MemoryStateStore
+from healer_dev.broker.stages import wsgi_app
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def test_cli_status_lists_dead_letters_from_the_blob_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from functions.status import deadletters
-    from healer.cli import main
+    from healer_dev.cli import main
 
     monkeypatch.setenv("HEALER_BLOB_DIR", str(tmp_path / "cli-blobs"))
     monkeypatch.setenv("HEALER_CONFIG", str(tmp_path / "absent.json"))
@@ -253,7 +253,7 @@ def test_dashboard_lists_the_new_columns_newest_first(
 def test_cli_status_shows_tasks_with_their_coderuns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from healer import cli
+    from healer_dev import cli
 
     state = MemoryStateStore()
     state.set("task:a", spawned("a", "2026-01-01T00:00:00Z", "rust_test", "escalated"))

@@ -15,15 +15,15 @@ from contexts import widgets_context
 
 from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
 from functions.spawn.waiting import WAITING_INDEX
-from healer.broker import report
-from healer.broker.finish import finish_events, ledger_for, read_outbox
-from healer.broker.hops import Hop
-from healer.broker.pipeline import Pipeline, in_process, offline_settings
 from healer.events import build_event, task_id
 from healer.services import Services
 from healer.settings import Settings
 from healer.stores.memory import MemoryStateStore
 from healer.vocabulary import EventType, Stage
+from healer_dev.broker import report
+from healer_dev.broker.finish import finish_events, ledger_for, read_outbox
+from healer_dev.broker.hops import Hop
+from healer_dev.broker.pipeline import Pipeline, in_process, offline_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "acme/widgets"

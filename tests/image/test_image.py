@@ -132,6 +132,10 @@ def test_the_image_holds_the_runtime_only_with_its_extras_and_compiled_bytecode(
         "import functions.completion_check.main\n"
         "cached = importlib.util.cache_from_source(functions.completion_check.main.__file__)\n"
         "print(sys.version_info >= (3, 11), open(cached, 'rb').read(8)[4:8] == bytes([1, 0, 0, 0]))"
+        "\nimport healer\n"
+        "print(*(importlib.util.find_spec(m) is None for m in ('healer_dev', 'healer.cli')))\n"
+        "print(importlib.util.find_spec('healer.broker') is None)"
     )
     run = podman.run("run", "--rm", "--entrypoint", "python", image, "-c", probe)
-    assert run.stdout.split() == ["True", "True"]
+    # The runtime and the stages only: the CLI and the local broker (healer_dev) stay out.
+    assert run.stdout.split() == ["True", "True", "True", "True", "True"]

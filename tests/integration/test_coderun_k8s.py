@@ -30,7 +30,6 @@ from functions.spawn.launcher import LaunchForbidden, LaunchRejected, LaunchUnav
 from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
 from functions.spawn.stage import Spawner
 from functions.spawn.target import target_of
-from healer.broker.finish import coderun_update, fix_commit
 from healer.coderun import validate_coderun
 from healer.events import build_event
 from healer.models import ContextGathered
@@ -41,6 +40,7 @@ from healer.settings import Settings
 from healer.stores.file import FileBlobStore
 from healer.stores.memory import MemoryStateStore
 from healer.vocabulary import EventType, Stage
+from healer_dev.broker.finish import coderun_update, fix_commit
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,6 @@ from cloudevents.http import CloudEvent
 
 from functions.completion_check.stage import CompletionChecker
 from functions.spawn.stage import Spawner
-from healer.broker.finish import ci_event, coderun_update, fix_commit, read_outbox
 from healer.events import build_event
 from healer.github.pushes import PushLedger
 from healer.models import (
@@ -27,6 +26,7 @@ from healer.settings import Settings
 from healer.stores.file import FileBlobStore
 from healer.stores.memory import MemoryStateStore
 from healer.vocabulary import Action, Category, EventType, FailureType, Stage
+from healer_dev.broker.finish import ci_event, coderun_update, fix_commit, read_outbox
 
 TASK = "acme-widgets-7001"
 REPO = "acme/widgets"

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from healer.broker.delivery import DeadLetterSink
-from healer.broker.triggers import Topology, load_documents
 from healer.vocabulary import EventType
+from healer_dev.broker.delivery import DeadLetterSink
+from healer_dev.broker.triggers import Topology, load_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "knative" / "base"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Iterable
+from typing import Any
 
 from healer.errors import Unauthorized
 
@@ -15,6 +17,13 @@ def sign(secret: str, body: bytes) -> str:
     """The header value GitHub sends for ``body`` under ``secret``."""
     digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
     return PREFIX + digest
+
+
+def signed_bytes(body: dict[str, Any] | str) -> bytes:
+    """What ingest verifies: the raw body string, else the body's compact JSON."""
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def verify(secret: str, signature: str, candidates: Iterable[bytes]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from healer.broker.delivery import (
+from healer_dev.broker.delivery import (
     DEFAULT,
     DeadLetterSink,
     DeliveryError,

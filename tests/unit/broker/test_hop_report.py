@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from cloudevents.http import CloudEvent
 
-from healer.broker import report
-from healer.broker.hops import Hop, Outcome
+from healer_dev.broker import report
+from healer_dev.broker.hops import Hop, Outcome
 
 
 def test_reply_and_skip_lines() -> None:

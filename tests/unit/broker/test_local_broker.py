@@ -13,11 +13,11 @@ import pytest
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent, from_http
 
-from healer.broker.hops import Hop, Outcome
-from healer.broker.local import LocalBroker
-from healer.broker.stages import wsgi_apps
-from healer.broker.transport import HTTPXSender
-from healer.broker.triggers import Topology
+from healer_dev.broker.hops import Hop, Outcome
+from healer_dev.broker.local import LocalBroker
+from healer_dev.broker.stages import wsgi_apps
+from healer_dev.broker.transport import HTTPXSender
+from healer_dev.broker.triggers import Topology
 
 Stage = Callable[[flask.Request], flask.Response]
 
@@ -344,7 +344,7 @@ def test_retry_after_only_counts_on_429_and_503_and_may_be_an_http_date(tmp_path
     )
     broker.publish(event())
     assert sleeps == [1.0]
-    from healer.broker.delivery import retry_after_seconds
+    from healer_dev.broker.delivery import retry_after_seconds
 
     now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
     assert retry_after_seconds("Wed, 01 Jan 2025 12:01:10 GMT", now) == 70.0

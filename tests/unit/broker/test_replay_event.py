@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from healer.broker.replay import (
+from healer.errors import InvalidInput
+from healer_dev.broker.replay import (
     canonical,
     delivery_files,
     load_delivery,
     to_cloudevent,
     webhook_delivery,
 )
-from healer.errors import InvalidInput
 
 BODY = {"action": "completed", "repository": {"full_name": "acme/widgets"}, "x": "é"}
 DELIVERY = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from healer.broker.filters import FilterError, compile_expression, compile_trigger_filter
+from healer_dev.broker.filters import FilterError, compile_expression, compile_trigger_filter
 
 EVENT = {
     "type": "dev.healer.failure.detected",

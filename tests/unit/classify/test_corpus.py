@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from functions.classify.engine import classify_log
+from healer_classifier.engine import classify_log
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 SIDECARS = sorted(CORPUS.glob("*/*.json"))

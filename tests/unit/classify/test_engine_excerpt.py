@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from functions.classify.engine import classify_log
-from functions.classify.engine.excerpt import clean_line, fit, render
-from functions.classify.engine.fingerprint import fingerprint, normalise
 from healer.secrets import mask as redact
+from healer_classifier.engine import classify_log
+from healer_classifier.engine.excerpt import clean_line, fit, render
+from healer_classifier.engine.fingerprint import fingerprint, normalise
 
 
 def test_clean_line_strips_ansi_caret_notation_and_controls() -> None:

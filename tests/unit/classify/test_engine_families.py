@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from functions.classify.engine import classify_log, classify_names
 from healer.vocabulary import Action, FailureType
+from healer_classifier.engine import classify_log, classify_names
 
 T = FailureType
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from functions.classify.engine import classify_log
 from healer.models import Verdict
 from healer.vocabulary import FailureType
+from healer_classifier.engine import classify_log
 
 
 def gha(*lines: str, eol: str = "\n") -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from functions.classify.engine import classify_log
 from healer.vocabulary import FailureType
+from healer_classifier.engine import classify_log
 
 SAMPLES: list[tuple[str, str]] = [
     (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functions.classify.engine import classify_log, classify_names
+from healer_classifier.engine import classify_log, classify_names
 
 
 def gha(*lines: str) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from functions.classify.engine import classify_log
-from functions.classify.engine.scan import Scanner
-from functions.classify.engine.steps import StepTracker, split_prefix
+from healer_classifier.engine import classify_log
+from healer_classifier.engine.scan import Scanner
+from healer_classifier.engine.steps import StepTracker, split_prefix
 
 TS = "2024-01-01T00:00:0{}.1234567Z "
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from functions.classify.engine import classify_log
 from healer.vocabulary import Action, FailureType
+from healer_classifier.engine import classify_log
 
 T = FailureType
 

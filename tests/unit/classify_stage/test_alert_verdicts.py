@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from functions.classify.alerts import alert_fingerprint, alert_ref, classify_alert
+from functions.classify.alerts import alert_fingerprint, classify_alert
 from healer.models import AlertDetected
+from healer.refs import alert_ref
 from healer.vocabulary import Action, AlertKind, Category, FailureType
 
 DEPENDABOT = AlertDetected(

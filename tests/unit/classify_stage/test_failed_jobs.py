@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from github_routes import Routes, client, recorded
 
-from functions.classify.jobs import failed_jobs, resolve_run
 from healer.errors import InvalidInput
 from healer.models import FailureDetected
+from healer_classifier.jobs import failed_jobs, resolve_run
 
 SHA2 = "9fceb02d0ae598e95dc970b74767f19372d61af8"
 

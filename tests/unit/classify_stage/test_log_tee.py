@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from functions.classify.logs import QUEUE_CHUNKS, tee_into
 from healer.errors import StoreUnavailable
 from healer.models import Verdict
 from healer.stores.file import FileBlobStore
 from healer.vocabulary import Action, Category, FailureType
+from healer_classifier.logs import QUEUE_CHUNKS, tee_into
 
 VERDICT = Verdict(
     failure_type=FailureType.GENERAL,

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from functions.classify.primary import (
+from healer.models import Verdict
+from healer.vocabulary import Action, FailureType, category_of
+from healer_classifier.primary import (
     OTHERS_EXCERPT_BYTES,
     PRIMARY_EXCERPT_BYTES,
     choose_primary,
     fit_excerpts,
     trim_text,
 )
-from healer.models import Verdict
-from healer.vocabulary import Action, FailureType, category_of
 
 
 def verdict(kind: FailureType, action: Action, confidence: float, excerpt: str = "") -> Verdict:

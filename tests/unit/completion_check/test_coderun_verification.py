@@ -28,7 +28,6 @@ from completion_fixtures import (
 
 from functions.completion_check.effects import FAILURES_KEY
 from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
-from healer.broker.finish import coderun_update, fix_commit
 from healer.errors import InvalidInput
 from healer.github.auth import TokenAuth
 from healer.github.client import GitHubClient
@@ -36,6 +35,7 @@ from healer.github.exceptions import GitHubUnavailable
 from healer.runtime import Skip
 from healer.services import Services
 from healer.vocabulary import EventType
+from healer_dev.broker.finish import coderun_update, fix_commit
 
 NAME = f"healer-{TASK}-a1"
 

@@ -21,12 +21,12 @@ from completion_fixtures import (
 )
 
 from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
-from healer.broker.finish import ci_event
 from healer.errors import InvalidInput, StoreUnavailable
 from healer.models import ContextGathered, HistoryEntry
 from healer.runtime import Skip
 from healer.stores.memory import MemoryStateStore
 from healer.vocabulary import EventType
+from healer_dev.broker.finish import ci_event
 
 
 def test_agent_ok_then_ci_ok_succeeds_and_frees_the_slot(tmp_path: Path) -> None:

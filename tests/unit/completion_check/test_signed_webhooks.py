@@ -10,9 +10,9 @@ from cloudevents.http import CloudEvent
 from completion_fixtures import BRANCH, REPO, ping
 
 from functions.completion_check.signed import SignedWebhooks
-from healer.broker.finish import ci_event, coderun_update, finish_events
 from healer.errors import InvalidInput, Unauthorized
 from healer.runtime import Inbound, Reply, Skip, is_cloudevent, parse_cloudevent
+from healer_dev.broker.finish import ci_event, coderun_update, finish_events
 
 SECRET = "It's a Secret to Everybody"
 SHA = "0" * 40

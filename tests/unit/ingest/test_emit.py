@@ -6,8 +6,8 @@ import httpx
 import pytest
 from cloudevents.http import CloudEvent
 
-from functions.ingest.emit import BrokerEmitter
 from healer.errors import UpstreamUnavailable
+from healer.forward import BrokerEmitter
 
 URL = "http://broker-ingress.knative-eventing.svc/healer/default"
 

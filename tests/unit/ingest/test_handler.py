@@ -310,7 +310,7 @@ def test_seed_path_without_a_broker_replies_with_the_event(
 
 
 def test_broker_url_setting_builds_a_broker_emitter(make_ingest: MakeIngest) -> None:
-    from functions.ingest.emit import BrokerEmitter
+    from healer.forward import BrokerEmitter
 
     emitter = make_ingest(broker_url="http://broker.local/default").emit
     assert isinstance(emitter, BrokerEmitter) and emitter.url == "http://broker.local/default"

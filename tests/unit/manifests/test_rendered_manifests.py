@@ -343,7 +343,7 @@ def test_the_namespace_is_named_only_where_kustomize_rewrites_it(tmp_path: Path)
 def test_the_sweep_trigger_matches_the_ping_source_in_any_namespace(
     base: list[dict[str, Any]],
 ) -> None:
-    from healer.broker.filters import compile_trigger_filter
+    from healer_dev.broker.filters import compile_trigger_filter
 
     trigger = of_kind(base, "Trigger")["completion-check-sweep"]
     ping = next(iter(of_kind(base, "PingSource")))

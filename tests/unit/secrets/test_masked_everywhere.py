@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 from credentials import PEM_BODY, PRIVATE_KEY, SHAPES
 
-from functions.classify.engine.excerpt import render
-from functions.classify.logs import DefaultEngine, FailedJob, fetch_and_classify
 from functions.spawn.coderun import build_manifest
 from functions.spawn.target import target_of
 from healer.models import (
@@ -27,6 +25,8 @@ from healer.prompts import environment, render_prompt
 from healer.roster import load_roster
 from healer.stores.file import FileBlobStore
 from healer.vocabulary import Action, Category, FailureType
+from healer_classifier.engine.excerpt import render
+from healer_classifier.logs import DefaultEngine, FailedJob, fetch_and_classify
 
 SECRETS = [secret for _, _, secret in SHAPES if secret] + [PEM_BODY]
 ALL_LINES = [line for _, line, _ in SHAPES] + PRIVATE_KEY.split("\n")
