@@ -13,8 +13,6 @@ import pytest
 from cloudevents.http import CloudEvent
 from contexts import widgets_context
 
-from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
-from functions.spawn.waiting import WAITING_INDEX
 from healer.broker import report
 from healer.broker.finish import finish_events, ledger_for, read_outbox
 from healer.broker.hops import Hop
@@ -22,6 +20,7 @@ from healer.broker.pipeline import Pipeline, in_process, offline_settings
 from healer.events import build_event, task_id
 from healer.services import Services
 from healer.settings import Settings
+from healer.stores.keys import ACTIVE_KEY, BREAKER_KEY, WAITING_INDEX
 from healer.stores.memory import MemoryStateStore
 from healer.vocabulary import EventType, Stage
 

@@ -26,8 +26,6 @@ from completion_fixtures import (
     start,
 )
 
-from functions.completion_check.effects import FAILURES_KEY
-from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
 from healer.broker.finish import coderun_update, fix_commit
 from healer.errors import InvalidInput
 from healer.github.auth import TokenAuth
@@ -35,6 +33,7 @@ from healer.github.client import GitHubClient
 from healer.github.exceptions import GitHubUnavailable
 from healer.runtime import Skip
 from healer.services import Services
+from healer.stores.keys import ACTIVE_KEY, BREAKER_KEY, FAILURES_KEY
 from healer.vocabulary import EventType
 
 NAME = f"healer-{TASK}-a1"

@@ -20,11 +20,11 @@ from completion_fixtures import (
     start,
 )
 
-from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
 from healer.broker.finish import ci_event
 from healer.errors import InvalidInput, StoreUnavailable
 from healer.models import ContextGathered, HistoryEntry
 from healer.runtime import Skip
+from healer.stores.keys import ACTIVE_KEY, BREAKER_KEY
 from healer.stores.memory import MemoryStateStore
 from healer.vocabulary import EventType
 
