@@ -94,6 +94,6 @@ def build(record: TaskRecord, decision: Decision, context: ContextGathered | Non
         payload,
         key=(task_id, decision.attempt, decision.kind.value),
         repository=repository,
-        run_id=record.run_id,
+        run_id=record.run_id if record.run_id is not None else 0,
         attempt=attempt_ext,
     )

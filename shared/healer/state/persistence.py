@@ -10,22 +10,21 @@ races; claims taken before a side effect and given back when it fails), and the 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from healer.errors import StoreUnavailable
+from healer.state.claims import give_back, once
 from healer.state.records import Stored
 from healer.stores.state import StateStore
 
-log = logging.getLogger("healer.state")
+__all__ = ["MAX_RACES", "dump", "give_back", "once", "parse", "read", "update", "write"]
 
 MAX_RACES = 20  # lost compare-and-set races before an update gives up (a retryable 503)
 
 R = TypeVar("R", bound=Stored)
-T = TypeVar("T")
 
 
 def dump(record: BaseModel) -> str:
@@ -76,32 +75,3 @@ def update(
         if state.compare_and_set(key, raw, dump(updated), ttl_seconds):
             return updated
     raise StoreUnavailable(f"{key} changed {MAX_RACES} times while {doing}")
-
-
-def once(
-    state: StateStore,
-    key: str,
-    effect: Callable[[], T],
-    *,
-    ttl_seconds: int,
-    value: str = "1",
-) -> tuple[bool, T | None]:
-    """Run ``effect`` only if this call claims ``key`` (it holds ``value`` until it expires).
-    A failing effect gives the claim back, so a retry runs it; if giving it back fails too,
-    the claim runs out on its own and the effect's error is the one raised. (ran, result)."""
-    if not state.claim(key, value, ttl_seconds):
-        return False, None
-    try:
-        result = effect()
-    except BaseException:
-        give_back(state, key)
-        raise
-    return True, result
-
-
-def give_back(state: StateStore, key: str) -> None:
-    """Drop a claim; a store that cannot is left to expire it."""
-    try:
-        state.delete(key)
-    except Exception:  # the store is failing too; the claim expires on its own
-        log.warning("could not release claim %s", key)

@@ -181,7 +181,7 @@ class TaskRecord(Rewritten):
 
     task_id: str = ""
     repository: str = ""
-    run_id: int | str = 0  # a run id, or an alert reference (``dependabot-3``)
+    run_id: int | str | None = None  # a run id, or an alert reference (``dependabot-3``)
     branch: str = ""
     failure_type: str = ""
     status: TaskStatus | None = None
@@ -235,7 +235,7 @@ class EscalationClaim(Rewritten):
     state: Literal["pending", "done"] = "pending"
     channels: dict[str, ChannelResult] = Field(default_factory=dict)
     lease: str = ""
-    lease_until: float = 0
+    lease_until: int | float = 0  # an int stays an int, so a rewrite stores it unchanged
     payload: dict[str, Any] | None = None
 
 
