@@ -12,80 +12,77 @@ specialist failing twice hands over to ``alternate_agent`` (default: the roster'
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
 
-Kind = Literal["succeeded", "retry", "exhausted"]
-Outcome = Literal["succeeded", "failed", "timed_out"]
-TERMINAL = {"succeeded": "succeeded", "retry": "retrying", "exhausted": "exhausted"}
+from healer.state.records import (
+    Attempt,
+    AttemptDecision,
+    DecisionKind,
+    NextAgent,
+    Outcome,
+    TaskRecord,
+    TaskStatus,
+)
+
+TERMINAL = {
+    DecisionKind.SUCCEEDED: TaskStatus.SUCCEEDED,
+    DecisionKind.RETRY: TaskStatus.RETRYING,
+    DecisionKind.EXHAUSTED: TaskStatus.EXHAUSTED,
+}
+FAILED = (Outcome.FAILED, Outcome.TIMED_OUT)
+
+__all__ = ["Decision", "Outcome", "decide", "next_agent", "outcome_of"]
 
 
 @dataclass(frozen=True)
 class Decision:
-    kind: Kind
+    kind: DecisionKind
     attempt: int
     outcome: Outcome
     reason: str
     next_agent: str = ""
 
-    def as_record(self) -> dict[str, Any]:
-        return {"kind": self.kind, "reason": self.reason, "next_agent": self.next_agent}
+    def as_record(self) -> AttemptDecision:
+        return AttemptDecision(kind=self.kind, reason=self.reason, next_agent=self.next_agent)
 
 
-def attempts_of(record: dict[str, Any]) -> list[dict[str, Any]]:
-    raw = record.get("attempts")
-    return [a for a in raw if isinstance(a, dict)] if isinstance(raw, list) else []
-
-
-def entry_of(record: dict[str, Any], attempt: int) -> dict[str, Any] | None:
-    return next((a for a in attempts_of(record) if a.get("attempt") == attempt), None)
-
-
-def open_attempt(record: dict[str, Any]) -> dict[str, Any] | None:
+def open_attempt(record: TaskRecord) -> Attempt | None:
     """The newest attempt while the task runs and that attempt is undecided."""
-    attempts = attempts_of(record)
-    if record.get("status") != "running" or not attempts:
+    last = record.latest()
+    if record.status != TaskStatus.RUNNING or last is None:
         return None
-    last = max(attempts, key=lambda a: int(a.get("attempt") or 0))
-    return None if last.get("outcome") else last
+    return None if last.outcome else last
 
 
-def is_latest(record: dict[str, Any], attempt: int) -> bool:
-    return all(int(a.get("attempt") or 0) <= attempt for a in attempts_of(record))
+def is_latest(record: TaskRecord, attempt: int) -> bool:
+    return all(a.attempt <= attempt for a in record.attempts)
 
 
-def outcome_of(entry: dict[str, Any]) -> tuple[Outcome, str] | None:
+def outcome_of(entry: Attempt) -> tuple[Outcome, str] | None:
     """The attempt's outcome once both halves are known (None: still waiting)."""
-    agent = entry.get("agent_result") if isinstance(entry.get("agent_result"), dict) else None
-    ci = entry.get("ci") if isinstance(entry.get("ci"), dict) else None
-    rerun = entry.get("action") == "rerun"
-    if agent is not None and agent.get("result") == "failed":
-        why = agent.get("message") or agent.get("summary") or "no message"
-        return "failed", f"the agent's CodeRun {agent.get('phase', 'Failed')}: {why}"
-    commits = agent.get("commits") if agent is not None else None
+    agent, ci = entry.agent_result, entry.ci
+    rerun = entry.action == "rerun"
+    if agent is not None and agent.result == "failed":
+        why = agent.message or agent.summary or "no message"
+        return Outcome.FAILED, f"the agent's CodeRun {agent.phase or 'Failed'}: {why}"
+    commits = agent.commits if agent is not None else None
     if agent is not None and commits == []:
-        return "failed", "the agent finished without pushing a commit"
+        return Outcome.FAILED, "the agent finished without pushing a commit"
     if agent is None and not rerun:
         return None
     if ci is None:
         return None
-    if isinstance(commits, list) and commits and ci.get("head_sha") != commits[-1]:
+    if commits and ci.head_sha != commits[-1]:
         return None  # CI of an earlier commit; wait for the agent's last one
-    if ci.get("passed"):
-        return "succeeded", f"CI {ci.get('conclusion')} on {str(ci.get('head_sha'))[:12]}"
-    return "failed", f"CI concluded {ci.get('conclusion')} on {str(ci.get('head_sha'))[:12]}"
+    if ci.passed:
+        return Outcome.SUCCEEDED, f"CI {ci.conclusion} on {ci.head_sha[:12]}"
+    return Outcome.FAILED, f"CI concluded {ci.conclusion} on {ci.head_sha[:12]}"
 
 
-def next_agent(
-    record: dict[str, Any], failed_agent: str, *, fallback: str, alternate: str = ""
-) -> str:
+def next_agent(record: TaskRecord, failed_agent: str, *, fallback: str, alternate: str = "") -> str:
     """The same specialist again, unless it has now failed twice on this task."""
     if not failed_agent:
         return ""  # a re-run: the refreshed verdict picks the specialist
-    failures = sum(
-        1
-        for a in attempts_of(record)
-        if a.get("agent") == failed_agent and a.get("outcome") in ("failed", "timed_out")
-    )
+    failures = sum(1 for a in record.attempts if a.agent == failed_agent and a.outcome in FAILED)
     if failures < 2:
         return failed_agent
     for candidate in (alternate, fallback):
@@ -95,7 +92,7 @@ def next_agent(
 
 
 def decide(
-    record: dict[str, Any],
+    record: TaskRecord,
     attempt: int,
     outcome: Outcome,
     reason: str,
@@ -106,72 +103,62 @@ def decide(
     can_retry: bool = True,
 ) -> Decision:
     """``record`` must already carry ``outcome`` on the attempt's entry."""
-    if outcome == "succeeded":
-        return Decision("succeeded", attempt, outcome, reason)
+    if outcome == Outcome.SUCCEEDED:
+        return Decision(DecisionKind.SUCCEEDED, attempt, outcome, reason)
     if attempt >= max_attempts:
         return Decision(
-            "exhausted", attempt, outcome, f"{reason} (attempt {attempt} of {max_attempts})"
+            DecisionKind.EXHAUSTED,
+            attempt,
+            outcome,
+            f"{reason} (attempt {attempt} of {max_attempts})",
         )
     if not can_retry:
-        return Decision("exhausted", attempt, outcome, f"{reason}; no stored context to retry from")
-    entry = entry_of(record, attempt) or {}
-    agent = next_agent(
-        record, str(entry.get("agent") or ""), fallback=fallback, alternate=alternate
-    )
-    return Decision("retry", attempt, outcome, reason, agent)
+        return Decision(
+            DecisionKind.EXHAUSTED, attempt, outcome, f"{reason}; no stored context to retry from"
+        )
+    entry = record.entry(attempt)
+    failed_agent = entry.agent if entry is not None else ""
+    agent = next_agent(record, failed_agent, fallback=fallback, alternate=alternate)
+    return Decision(DecisionKind.RETRY, attempt, outcome, reason, agent)
 
 
-def finish(
-    record: dict[str, Any], attempt: int, outcome: Outcome, reason: str, now: str
-) -> dict[str, Any]:
+def _with_entry(record: TaskRecord, attempt: int, **fields: object) -> TaskRecord:
+    attempts = [a.model_copy(update=fields) if a.attempt == attempt else a for a in record.attempts]
+    return record.model_copy(update={"attempts": attempts})
+
+
+def finish(record: TaskRecord, attempt: int, outcome: Outcome, reason: str, now: str) -> TaskRecord:
     """``record`` with the attempt's outcome, error, summary and commits filled in."""
-    out = dict(record)
-    attempts = []
-    for entry in attempts_of(record):
-        if entry.get("attempt") == attempt:
-            entry = dict(entry)
-            agent = entry.get("agent_result") if isinstance(entry.get("agent_result"), dict) else {}
-            entry["outcome"] = outcome
-            entry["finished_at"] = now
-            entry["error"] = "" if outcome == "succeeded" else reason
-            entry["summary"] = agent.get("summary") or entry.get("summary") or ""
-            entry["commits"] = agent.get("commits") or entry.get("commits") or []
-        attempts.append(entry)
-    out["attempts"] = attempts
-    out["updated_at"] = now
-    return out
+    entry = record.entry(attempt)
+    if entry is not None:
+        agent = entry.agent_result
+        record = _with_entry(
+            record,
+            attempt,
+            outcome=outcome,
+            finished_at=now,
+            error="" if outcome == Outcome.SUCCEEDED else reason,
+            summary=(agent.summary if agent else "") or entry.summary or "",
+            commits=(agent.commits if agent else None) or entry.commits or [],
+        )
+    return record.model_copy(update={"updated_at": now})
 
 
-def conclude(record: dict[str, Any], decision: Decision, now: str) -> dict[str, Any]:
+def conclude(record: TaskRecord, decision: Decision, now: str) -> TaskRecord:
     """The record's status after ``decision`` (recorded on the attempt, for redeliveries)."""
-    out = dict(record)
-    out["attempts"] = [
-        {**a, "decision": decision.as_record()} if a.get("attempt") == decision.attempt else a
-        for a in attempts_of(record)
-    ]
-    out["status"] = TERMINAL[decision.kind]
-    if decision.kind == "retry":
-        out["next_agent"] = {"attempt": decision.attempt + 1, "agent": decision.next_agent}
+    out = _with_entry(record, decision.attempt, decision=decision.as_record())
+    update: dict[str, object] = {"status": TERMINAL[decision.kind], "updated_at": now}
+    if decision.kind == DecisionKind.RETRY:
+        update["next_agent"] = NextAgent(attempt=decision.attempt + 1, agent=decision.next_agent)
     else:
-        out["finished_at"] = now
-        out["outcome"] = decision.kind
-    out["updated_at"] = now
-    return out
+        update["finished_at"] = now
+        update["outcome"] = decision.kind
+    return out.model_copy(update=update)
 
 
-def recorded_decision(entry: dict[str, Any]) -> Decision | None:
+def recorded_decision(entry: Attempt) -> Decision | None:
     """The decision an earlier delivery made for this attempt, rebuilt for a redelivery."""
-    raw = entry.get("decision")
-    outcome = entry.get("outcome")
-    if not isinstance(raw, dict) or outcome not in ("succeeded", "failed", "timed_out"):
+    if entry.decision is None or not entry.outcome:
         return None
-    kind = raw.get("kind")
-    if kind not in TERMINAL:
-        return None
-    return Decision(
-        kind,
-        int(entry.get("attempt") or 0),
-        outcome,
-        str(raw.get("reason") or ""),
-        str(raw.get("next_agent") or ""),
-    )
+    raw = entry.decision
+    return Decision(raw.kind, entry.attempt, Outcome(entry.outcome), raw.reason, raw.next_agent)

@@ -13,66 +13,51 @@ failures); a succeeded attempt deletes it. When it reaches ``breaker_threshold``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
-from functions.spawn.record import task_key
-from healer.errors import StoreUnavailable
+from healer.state import persistence
+from healer.state.records import TaskRecord
+from healer.stores.keys import (
+    ACTIVE_KEY,
+    BREAKER_KEY,
+    FAILURES_KEY,
+    done_key,
+    history_key,
+    task_key,
+)
 
 if TYPE_CHECKING:
     from healer.settings import Settings
     from healer.stores.state import StateStore
 
-FAILURES_KEY = "breaker:failures"
 HISTORY_MAX = 20
 DONE_TTL = 7 * 24 * 3600
-MAX_RACES = 20
 
-Change = Callable[[dict[str, Any]], dict[str, Any] | None]
-
-
-def load_record(state: StateStore, task_id: str) -> tuple[str | None, dict[str, Any] | None]:
-    raw = state.get(task_key(task_id))
-    if raw is None:
-        return None, None
-    try:
-        record = json.loads(raw)
-    except ValueError:
-        return raw, None
-    return raw, record if isinstance(record, dict) else None
+Change = Callable[[TaskRecord], TaskRecord | None]
 
 
-def update_record(state: StateStore, task_id: str, change: Change) -> dict[str, Any] | None:
+def load_record(state: StateStore, task_id: str) -> TaskRecord | None:
+    """The task record; None when there is none or it is unreadable."""
+    return persistence.read(state, task_key(task_id), TaskRecord)
+
+
+def update_record(state: StateStore, task_id: str, change: Change) -> TaskRecord | None:
     """Apply ``change`` atomically; it returns the new record, or None to leave it be. The
-    record as it stands afterwards (None: there is none)."""
-    for _ in range(MAX_RACES):
-        raw, record = load_record(state, task_id)
-        if record is None:
-            return None
-        updated = change(record)
-        if updated is None:
-            return record
-        if state.compare_and_set(task_key(task_id), raw, json.dumps(updated, sort_keys=True)):
-            return updated
-    raise StoreUnavailable(f"{task_key(task_id)} changed {MAX_RACES} times while finishing")
-
-
-def done_key(task_id: str, attempt: int, effect: str = "") -> str:
-    return f"done:{task_id}:{attempt}" + (f":{effect}" if effect else "")
+    record as it stands afterwards (None: there is none, and none is made)."""
+    return persistence.update(
+        state,
+        task_key(task_id),
+        TaskRecord,
+        lambda record: None if record is None else change(record),
+        doing="finishing",
+    )
 
 
 def once(state: StateStore, key: str, effect: Callable[[], None]) -> bool:
     """Run ``effect`` unless ``key`` was claimed already; a failing effect gives it back."""
-    if not state.claim(key, "1", DONE_TTL):
-        return False
-    try:
-        effect()
-    except BaseException:
-        state.delete(key)
-        raise
-    return True
+    ran, _ = persistence.once(state, key, effect, ttl_seconds=DONE_TTL)
+    return ran
 
 
 def release_slot(state: StateStore, task_id: str, attempt: int) -> bool:
@@ -93,7 +78,7 @@ def record_history(
     return once(
         state,
         done_key(task_id, attempt, "history"),
-        lambda: state.push(f"history:{fingerprint}", entry_json, HISTORY_MAX),
+        lambda: state.push(history_key(fingerprint), entry_json, HISTORY_MAX),
     )
 
 

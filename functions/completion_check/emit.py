@@ -3,11 +3,9 @@ the same one). Ids are keyed on (task id, attempt, decision)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from cloudevents.http import CloudEvent
 
-from functions.completion_check.decide import Decision, attempts_of, entry_of
+from functions.completion_check.decide import Decision
 from healer.events import build_event
 from healer.models import (
     AttemptSummary,
@@ -16,69 +14,61 @@ from healer.models import (
     RemediationRetry,
     RemediationSucceeded,
 )
+from healer.state.records import DecisionKind, TaskRecord
 from healer.vocabulary import EventType, Stage
 
 EVENT_TYPES = {
-    "succeeded": EventType.REMEDIATION_SUCCEEDED,
-    "retry": EventType.REMEDIATION_RETRY,
-    "exhausted": EventType.REMEDIATION_EXHAUSTED,
+    DecisionKind.SUCCEEDED: EventType.REMEDIATION_SUCCEEDED,
+    DecisionKind.RETRY: EventType.REMEDIATION_RETRY,
+    DecisionKind.EXHAUSTED: EventType.REMEDIATION_EXHAUSTED,
 }
 
 
-def summaries(record: dict[str, Any], up_to: int) -> list[AttemptSummary]:
+def summaries(record: TaskRecord, up_to: int) -> list[AttemptSummary]:
     """Every attempt up to ``up_to``, as the retry prompt and escalation show them."""
-    out = []
-    for entry in attempts_of(record):
-        number = int(entry.get("attempt") or 0)
-        if not 1 <= number <= up_to:
-            continue
-        commits = entry.get("commits")
-        out.append(
-            AttemptSummary(
-                attempt=number,
-                agent=str(entry.get("agent") or ""),
-                outcome=str(entry.get("outcome") or ""),
-                summary=str(entry.get("summary") or ""),
-                coderun_name=str(entry.get("coderun_name") or ""),
-                commits=[str(c) for c in commits] if isinstance(commits, list) else [],
-                error=str(entry.get("error") or ""),
-            )
+    out = [
+        AttemptSummary(
+            attempt=entry.attempt,
+            agent=entry.agent,
+            outcome=str(entry.outcome),
+            summary=entry.summary,
+            coderun_name=entry.coderun_name,
+            commits=list(entry.commits),
+            error=entry.error,
         )
+        for entry in record.attempts
+        if 1 <= entry.attempt <= up_to
+    ]
     return sorted(out, key=lambda s: s.attempt)
 
 
-def _run_id(record: dict[str, Any]) -> int:
-    run = record.get("run_id")
-    return run if isinstance(run, int) else 0
+def _run_id(record: TaskRecord) -> int:
+    return record.run_id if isinstance(record.run_id, int) else 0
 
 
-def build(
-    record: dict[str, Any], decision: Decision, context: ContextGathered | None
-) -> CloudEvent:
-    task_id = str(record.get("task_id") or "")
-    repository = str(record.get("repository") or "")
-    entry = entry_of(record, decision.attempt) or {}
+def build(record: TaskRecord, decision: Decision, context: ContextGathered | None) -> CloudEvent:
+    task_id = record.task_id
+    repository = record.repository
+    entry = record.entry(decision.attempt)
     payload: RemediationSucceeded | RemediationRetry | RemediationExhausted
     attempt_ext = decision.attempt
-    if decision.kind == "succeeded":
-        agent_result = entry.get("agent_result")
-        agent = agent_result if isinstance(agent_result, dict) else {}
-        ci = entry.get("ci") if isinstance(entry.get("ci"), dict) else {}
-        commits = entry.get("commits")
+    if decision.kind == DecisionKind.SUCCEEDED:
+        agent = entry.agent_result if entry is not None else None
+        ci = entry.ci if entry is not None else None
         payload = RemediationSucceeded(
             task_id=task_id,
             repository=repository,
             run_id=_run_id(record),
             attempt=decision.attempt,
-            agent=str(entry.get("agent") or ""),
-            summary=str(entry.get("summary") or decision.reason),
-            coderun_name=str(entry.get("coderun_name") or ""),
-            branch=str(entry.get("branch") or record.get("branch") or ""),
-            commits=[str(c) for c in commits] if isinstance(commits, list) else [],
-            pull_request_url=str(agent.get("pull_request_url") or ""),
-            ci_url=str(ci.get("url") or ""),
+            agent=entry.agent if entry is not None else "",
+            summary=(entry.summary if entry is not None else "") or decision.reason,
+            coderun_name=entry.coderun_name if entry is not None else "",
+            branch=(entry.branch if entry is not None else "") or record.branch,
+            commits=list(entry.commits) if entry is not None else [],
+            pull_request_url=agent.pull_request_url if agent is not None else "",
+            ci_url=ci.url if ci is not None else "",
         )
-    elif decision.kind == "retry":
+    elif decision.kind == DecisionKind.RETRY:
         if context is None:
             raise ValueError("a retry needs the gathered context")
         attempt_ext = decision.attempt + 1
@@ -102,8 +92,8 @@ def build(
         EVENT_TYPES[decision.kind],
         Stage.COMPLETION_CHECK,
         payload,
-        key=(task_id, decision.attempt, decision.kind),
+        key=(task_id, decision.attempt, decision.kind.value),
         repository=repository,
-        run_id=record.get("run_id") if isinstance(record.get("run_id"), int | str) else 0,
+        run_id=record.run_id if record.run_id is not None else 0,
         attempt=attempt_ext,
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 from healer import coderun as contract
 from healer.errors import InvalidInput
+from healer.state.records import AgentResult, CIResult
 
 PHASES = {"Succeeded": "succeeded", "Failed": "failed"}
 CI_PASSED = frozenset({"success", "neutral"})
@@ -56,18 +57,18 @@ class AgentReport:
     def with_commits(self, commits: tuple[str, ...]) -> AgentReport:
         return replace(self, commits=commits)
 
-    def as_record(self, at: str) -> dict[str, Any]:
-        return {
-            "result": self.result,
-            "phase": self.phase,
-            "summary": self.message if self.result == "succeeded" else "",
-            "message": self.message,
-            "commits": None if self.commits is None else list(self.commits),
-            "pull_request_url": self.pull_request_url,
-            "finished_at": self.finished_at,
-            "work_completed": self.work_completed,
-            "at": at,
-        }
+    def as_record(self, at: str) -> AgentResult:
+        return AgentResult(
+            result="succeeded" if self.result == "succeeded" else "failed",
+            phase=self.phase,
+            summary=self.message if self.result == "succeeded" else "",
+            message=self.message,
+            commits=None if self.commits is None else list(self.commits),
+            pull_request_url=self.pull_request_url,
+            finished_at=self.finished_at,
+            work_completed=self.work_completed,
+            at=at,
+        )
 
 
 @dataclass(frozen=True)
@@ -87,16 +88,16 @@ class CIReport:
     def passed(self) -> bool:
         return self.conclusion in CI_PASSED
 
-    def as_record(self, at: str) -> dict[str, Any]:
-        return {
-            "conclusion": self.conclusion,
-            "passed": self.passed,
-            "head_sha": self.head_sha,
-            "kind": self.kind,
-            "id": self.ident,
-            "url": self.url,
-            "at": at,
-        }
+    def as_record(self, at: str) -> CIResult:
+        return CIResult(
+            conclusion=self.conclusion,
+            passed=self.passed,
+            head_sha=self.head_sha,
+            kind=self.kind,
+            id=self.ident,
+            url=self.url,
+            at=at,
+        )
 
 
 def _text(value: Any) -> str:

@@ -20,11 +20,14 @@ from typing import TYPE_CHECKING
 from cloudevents.http import CloudEvent
 
 from functions.completion_check.effects import load_record
-from functions.spawn.limits import ACTIVE_KEY, Limits
+from functions.spawn.limits import Limits
 from functions.spawn.target import target_of
-from functions.spawn.waiting import LEASE_TTL, WAITING_INDEX, Waiting, lease_key
+from functions.spawn.waiting import LEASE_TTL
 from healer.events import build_event
 from healer.models import ContextGathered
+from healer.state.records import Waiting
+from healer.stores.keys import ACTIVE_KEY, WAITING_INDEX, window_key
+from healer.stores.keys import waiting_lease_key as lease_key
 from healer.vocabulary import Action, EventType, Stage
 
 if TYPE_CHECKING:
@@ -44,17 +47,8 @@ class Release:
     token: str
     context_key: str
 
-    def as_list(self) -> list[str | int]:
-        return [self.task_id, self.attempt, self.token, self.context_key]
-
-    @classmethod
-    def from_list(cls, value: object) -> Release | None:
-        if not isinstance(value, list) or len(value) != 4:
-            return None
-        task, attempt, token, key = value
-        if not isinstance(attempt, int):
-            return None
-        return cls(str(task), attempt, str(token), str(key))
+    def as_tuple(self) -> tuple[str, int, str, str]:
+        return (self.task_id, self.attempt, self.token, self.context_key)
 
 
 def _active(services: Services) -> int:
@@ -70,7 +64,7 @@ def _branch_free(limits: Limits, task_id: str, waiting: Waiting) -> bool:
         return False
     if limits.window_seconds <= 0:
         return True
-    holder = limits.state.get(f"window:{waiting.repository}:{waiting.branch}")
+    holder = limits.state.get(window_key(waiting.repository, waiting.branch))
     return holder is None or holder == task_id
 
 
@@ -90,8 +84,8 @@ def choose(services: Services, budget: int) -> list[Release]:
     for task_id in state.index_range(WAITING_INDEX, SCAN):
         if len(out) >= budget:
             break
-        _, record = load_record(state, task_id)
-        waiting = Waiting.of(record)
+        record = load_record(state, task_id)
+        waiting = record.waiting_entry() if record is not None else None
         if waiting is None:  # started, or the record is gone: out of line
             state.index_remove(WAITING_INDEX, task_id)
             continue

@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from cloudevents.http import CloudEvent
 
@@ -29,11 +29,13 @@ from functions.completion_check.inputs import (
 )
 from functions.completion_check.pushed import pushed_commits
 from functions.completion_check.sweep import LIMIT, Sweep
-from functions.spawn.record import branch_key
 from healer.errors import InvalidInput
 from healer.events import event_data
 from healer.models import ContextGathered, HistoryEntry
 from healer.runtime import Skip
+from healer.state import clock as clocks
+from healer.state.records import Attempt, Outcome, TaskRecord, TaskStatus
+from healer.stores.keys import branch_key
 from healer.vocabulary import EventType
 
 if TYPE_CHECKING:
@@ -41,20 +43,16 @@ if TYPE_CHECKING:
     from healer.services import Services
 
 Reply = CloudEvent | Skip
+Half = Literal["agent_result", "ci"]
 log = logging.getLogger("healer.completion_check")
 ACCEPTED = (EventType.APISERVER_UPDATE, EventType.GITHUB_WEBHOOK, EventType.PING)
-STAMP = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
 class CompletionChecker:
     services: Services
     roster: Roster | None = None
-    clock: Callable[[], datetime] = field(default=_utcnow)
+    clock: Callable[[], datetime] = field(default=clocks.utcnow)
     forward: Callable[[CloudEvent], None] | None = None  # the sweep's extra events
     coderuns: CodeRunReader | None = None  # where CodeRuns are read back (from settings)
 
@@ -72,7 +70,7 @@ class CompletionChecker:
         )
 
     def now(self) -> str:
-        return self.clock().strftime(STAMP)
+        return clocks.stamp(self.clock())
 
     # The two halves.
 
@@ -106,21 +104,21 @@ class CompletionChecker:
     def not_started(self, report: AgentReport) -> str | None:
         """Why ``report`` is not about an attempt Healer started (None: it is): the task record
         must have that attempt, running (or decided: a redelivery), under that CodeRun name."""
-        _, record = effects.load_record(self.services.state, report.task_id)
+        record = effects.load_record(self.services.state, report.task_id)
         if record is None:
             return f"no task record {report.task_id}"
-        entry = rules.entry_of(record, report.attempt)
+        entry = record.entry(report.attempt)
         if entry is None:
             return f"task {report.task_id} has no attempt {report.attempt}"
-        expected = str(entry.get("coderun_name") or "")
+        expected = entry.coderun_name
         if expected != report.coderun_name:
             runs = f"CodeRun {expected}" if expected else "no CodeRun"
             return (
                 f"task {report.task_id} attempt {report.attempt} runs {runs}, "
                 f"not {report.coderun_name}"
             )
-        if not entry.get("outcome") and record.get("status") != "running":
-            return f"task {report.task_id} is {record.get('status') or 'not running'}"
+        if not entry.outcome and record.status != TaskStatus.RUNNING:
+            return f"task {report.task_id} is {record.status or 'not running'}"
         return None
 
     def _coderuns(self) -> CodeRunReader:
@@ -128,16 +126,14 @@ class CompletionChecker:
             self.coderuns = reader_for(self.services.settings)
         return self.coderuns
 
-    def with_pushed(
-        self, record: dict[str, Any], entry: dict[str, Any], report: AgentReport
-    ) -> AgentReport:
+    def with_pushed(self, record: TaskRecord, entry: Attempt, report: AgentReport) -> AgentReport:
         """A Succeeded run's report with the commits GitHub says its branch gained."""
         commits = pushed_commits(
             self.services.github,
-            str(record.get("repository") or ""),
-            str(entry.get("branch") or record.get("branch") or ""),
-            start_sha=str(entry.get("start_sha") or ""),
-            started_at=str(entry.get("started_at") or ""),
+            record.repository,
+            entry.branch or record.branch,
+            start_sha=entry.start_sha,
+            started_at=entry.started_at,
         )
         return report.with_commits(commits)
 
@@ -149,17 +145,16 @@ class CompletionChecker:
         task_id = state.get(branch_key(report.repository, report.branch))
         if task_id is None:
             return Skip(f"no Healer task on {report.repository} branch {report.branch}")
-        _, record = effects.load_record(state, task_id)
+        record = effects.load_record(state, task_id)
         entry = rules.open_attempt(record) if record is not None else None
         if record is None or entry is None:
             return Skip(f"task {task_id} has no attempt running")
-        attempt = int(entry.get("attempt") or 0)
-        started = str(entry.get("started_at") or "")
+        attempt = entry.attempt
+        started = entry.started_at
         if report.started_at and started and report.started_at < started:
             return Skip(f"{report.kind} {report.ident} started before attempt {attempt}")
-        agent = entry.get("agent_result") if isinstance(entry.get("agent_result"), dict) else {}
-        commits = agent.get("commits")
-        if isinstance(commits, list) and commits and report.head_sha not in commits:
+        commits = entry.agent_result.commits if entry.agent_result is not None else None
+        if commits and report.head_sha not in commits:
             return Skip(
                 f"{report.kind} {report.ident} ran on {report.head_sha[:12]}, "
                 "not on the agent's commits"
@@ -167,43 +162,43 @@ class CompletionChecker:
         return self.record_half(task_id, attempt, "ci", report)
 
     def record_half(
-        self, task_id: str, attempt: int, name: str, report: AgentReport | CIReport
+        self, task_id: str, attempt: int, name: Half, report: AgentReport | CIReport
     ) -> Reply:
         if isinstance(report, AgentReport) and report.result == "succeeded":
-            _, record = effects.load_record(self.services.state, task_id)
-            entry = rules.entry_of(record, attempt) if record is not None else None
-            if record is not None and entry is not None and not entry.get("outcome"):
+            record = effects.load_record(self.services.state, task_id)
+            entry = record.entry(attempt) if record is not None else None
+            if record is not None and entry is not None and not entry.outcome:
                 report = self.with_pushed(record, entry, report)
         stamp = self.now()
 
-        def change(record: dict[str, Any]) -> dict[str, Any] | None:
-            entry = rules.entry_of(record, attempt)
-            if entry is None or entry.get("outcome"):
+        def change(record: TaskRecord) -> TaskRecord | None:
+            entry = record.entry(attempt)
+            if entry is None or entry.outcome:
                 return None  # unknown attempt, or decided already (a redelivery)
             half = report.as_record(stamp)
-            if entry.get(name) == half:
+            if getattr(entry, name) == half:
                 return None
             attempts = [
-                {**a, name: half} if a.get("attempt") == attempt else a
-                for a in rules.attempts_of(record)
+                a.model_copy(update={name: half}) if a.attempt == attempt else a
+                for a in record.attempts
             ]
-            return {**record, "attempts": attempts, "updated_at": stamp}
+            return record.model_copy(update={"attempts": attempts, "updated_at": stamp})
 
         record = effects.update_record(self.services.state, task_id, change)
         if record is None:
             return Skip(f"no task record {task_id}")
-        if rules.entry_of(record, attempt) is None:
+        if record.entry(attempt) is None:
             return Skip(f"task {task_id} has no attempt {attempt}")
         return self.settle(task_id, attempt)
 
     # Deciding.
 
     def settle(
-        self, task_id: str, attempt: int, forced: tuple[rules.Outcome, str] | None = None
+        self, task_id: str, attempt: int, forced: tuple[Outcome, str] | None = None
     ) -> Reply:
         """Decide the attempt if it can be; the event its decision leads to."""
-        _, record = effects.load_record(self.services.state, task_id)
-        entry = rules.entry_of(record, attempt) if record is not None else None
+        record = effects.load_record(self.services.state, task_id)
+        entry = record.entry(attempt) if record is not None else None
         if record is None or entry is None:
             return Skip(f"task {task_id} has no attempt {attempt}")
         decision = rules.recorded_decision(entry)
@@ -217,11 +212,11 @@ class CompletionChecker:
         else:
             result = forced or rules.outcome_of(entry)
             if result is None:
-                waiting = "CI on the branch" if entry.get("agent_result") else "the agent's CodeRun"
+                waiting = "CI on the branch" if entry.agent_result else "the agent's CodeRun"
                 return Skip(f"{task_id} attempt {attempt}: recorded; waiting for {waiting}")
             context = self.context(entry)
             record, decision = self.write_decision(task_id, attempt, result, context)
-            entry = rules.entry_of(record, attempt) or entry
+            entry = record.entry(attempt) or entry
         self.after(task_id, record, entry, decision, context)
         return emit.build(record, decision, context)
 
@@ -229,15 +224,15 @@ class CompletionChecker:
         self,
         task_id: str,
         attempt: int,
-        result: tuple[rules.Outcome, str],
+        result: tuple[Outcome, str],
         context: ContextGathered | None,
-    ) -> tuple[dict[str, Any], rules.Decision]:
+    ) -> tuple[TaskRecord, rules.Decision]:
         settings = self.services.settings
         stamp = self.now()
 
-        def change(record: dict[str, Any]) -> dict[str, Any] | None:
-            entry = rules.entry_of(record, attempt)
-            if entry is None or entry.get("outcome"):
+        def change(record: TaskRecord) -> TaskRecord | None:
+            entry = record.entry(attempt)
+            if entry is None or entry.outcome:
                 return None  # another delivery decided it first
             finished = rules.finish(record, attempt, result[0], result[1], stamp)
             decision = rules.decide(
@@ -252,9 +247,9 @@ class CompletionChecker:
             )
             return rules.conclude(finished, decision, stamp)
 
-        record = effects.update_record(self.services.state, task_id, change) or {}
-        entry = rules.entry_of(record, attempt) or {}
-        decision = rules.recorded_decision(entry)
+        record = effects.update_record(self.services.state, task_id, change) or TaskRecord()
+        entry = record.entry(attempt)
+        decision = rules.recorded_decision(entry) if entry is not None else None
         if decision is None:
             raise InvalidInput(f"task {task_id} attempt {attempt} could not be decided")
         return record, decision
@@ -262,8 +257,8 @@ class CompletionChecker:
     def after(
         self,
         task_id: str,
-        record: dict[str, Any],
-        entry: dict[str, Any],
+        record: TaskRecord,
+        entry: Attempt,
         decision: rules.Decision,
         context: ContextGathered | None,
     ) -> None:
@@ -271,7 +266,7 @@ class CompletionChecker:
         freed slot goes to the oldest waiting task at once (when events can be forwarded)."""
         state = self.services.state
         attempt = decision.attempt
-        freed = bool(entry.get("coderun_name")) and effects.release_slot(state, task_id, attempt)
+        freed = bool(entry.coderun_name) and effects.release_slot(state, task_id, attempt)
         failed = decision.outcome != "succeeded"
         effects.count_for_breaker(state, self.services.settings, task_id, attempt, failed)
         if freed:
@@ -279,11 +274,11 @@ class CompletionChecker:
         if decision.kind in ("succeeded", "exhausted") and context is not None:
             history = HistoryEntry(
                 task_id=task_id,
-                agent=str(entry.get("agent") or ""),
-                outcome=decision.kind,
+                agent=entry.agent,
+                outcome=decision.kind.value,
                 attempts=attempt,
-                finished_at=str(record.get("finished_at") or entry.get("finished_at") or ""),
-                summary=str(entry.get("summary") or decision.reason)[:500],
+                finished_at=record.finished_at or entry.finished_at,
+                summary=(entry.summary or decision.reason)[:500],
             )
             fingerprint = context.classified.primary.fingerprint
             effects.record_history(state, task_id, attempt, fingerprint, history.model_dump_json())
@@ -308,11 +303,11 @@ class CompletionChecker:
             sent += 1
         return sent
 
-    def context(self, entry: dict[str, Any]) -> ContextGathered | None:
+    def context(self, entry: Attempt) -> ContextGathered | None:
         """The context the attempt started from (spawn stored it); None if there is none."""
         from healer.stores.exceptions import BlobNotFound
 
-        key = str(entry.get("context_key") or "")
+        key = entry.context_key
         if not key:
             return None
         try:

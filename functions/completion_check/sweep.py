@@ -11,7 +11,6 @@ task's event under the same id; spawn's dedup starts it once) and releases nothi
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,32 +19,27 @@ from cloudevents.http import CloudEvent
 from functions.completion_check import decide as rules
 from functions.completion_check import release
 from healer.runtime import Skip
+from healer.state import clock, persistence
+from healer.state.records import Outcome, SweepChoice, TaskRecord, TaskStatus
+from healer.stores.keys import TASK_PREFIX, sweep_key
 
 if TYPE_CHECKING:
     from functions.completion_check.stage import CompletionChecker, Reply
 
 LIMIT = 20
 SWEEP_TTL = 24 * 3600
-TASK_PREFIX = "task:"
 
 
-def _parse(stamp: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def timed_out(records: list[dict[str, Any]], now: datetime, minutes: int) -> list[tuple[str, int]]:
+def timed_out(records: list[TaskRecord], now: datetime, minutes: int) -> list[tuple[str, int]]:
     """(task, attempt) of every attempt running for ``minutes`` or more, oldest first."""
     found: list[tuple[datetime, str, int]] = []
     for record in records:
         entry = rules.open_attempt(record)
-        started = _parse(str(entry.get("started_at") or "")) if entry is not None else None
+        started = clock.parse(entry.started_at) if entry is not None else None
         if entry is None or started is None:
             continue
         if (now - started).total_seconds() >= minutes * 60:
-            found.append((started, str(record.get("task_id") or ""), int(entry["attempt"])))
+            found.append((started, record.task_id, entry.attempt))
     return [(task, attempt) for _, task, attempt in sorted(found) if task]
 
 
@@ -54,16 +48,12 @@ class Sweep:
         self.checker = checker
         self.services = checker.services
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[TaskRecord]:
         state = self.services.state
         out = []
         for key in state.keys(TASK_PREFIX):
-            raw = state.get(key)
-            try:
-                record = json.loads(raw) if raw is not None else None
-            except ValueError:
-                continue
-            if isinstance(record, dict) and record.get("status") == "running":
+            record = persistence.read(state, key, TaskRecord)
+            if record is not None and record.status == TaskStatus.RUNNING:
                 out.append(record)
         return out
 
@@ -80,28 +70,31 @@ class Sweep:
     def run(self, source: str, ident: str) -> Reply:
         state = self.services.state
         minutes = max(1, self.services.settings.attempt_timeout_mins)
-        key = f"sweep:{source}:{ident}"
-        kept = state.get_json(key)
+        key = sweep_key(source, ident)
+        raw = state.get(key)
         forward = self.forwarder()
         budget = LIMIT if forward is not None else 1
-        redelivered = kept is not None
-        chosen, released = _kept(kept)
+        redelivered = raw is not None
+        kept = persistence.parse(SweepChoice, raw) or SweepChoice()
+        chosen = list(kept.timed_out)
+        released = [release.Release(*item) for item in kept.released]
         if not redelivered:
-            fresh = timed_out(self.records(), self.checker.clock(), minutes)
-            chosen = fresh[:budget]
-            state.set_json(key, {"timed_out": chosen, "released": []}, SWEEP_TTL)
+            chosen = timed_out(self.records(), self.checker.clock(), minutes)[:budget]
+            choice = SweepChoice(timed_out=chosen, released=[])
+            persistence.write(state, key, choice, SWEEP_TTL)
         reason = f"no reported result after {minutes} minutes (timed out)"
         events = [
             reply
             for task, attempt in chosen
             if isinstance(
-                reply := self.checker.settle(task, attempt, ("timed_out", reason)), CloudEvent
+                reply := self.checker.settle(task, attempt, (Outcome.TIMED_OUT, reason)),
+                CloudEvent,
             )
         ]
         if not redelivered:
             released = release.choose(self.services, budget - len(chosen))
-            kept_releases = [r.as_list() for r in released]
-            state.set_json(key, {"timed_out": chosen, "released": kept_releases}, SWEEP_TTL)
+            choice = SweepChoice(timed_out=chosen, released=[r.as_tuple() for r in released])
+            persistence.write(state, key, choice, SWEEP_TTL)
         for item in released:
             event = release.event_of(self.services, item)
             if event is None:
@@ -115,15 +108,3 @@ class Sweep:
         for event in events[1:]:
             forward(event)
         return events[0]
-
-
-def _kept(kept: Any) -> tuple[list[tuple[str, int]], list[release.Release]]:
-    """What a tick chose before (``{"timed_out": [[task, attempt]…], "released": […]}``; a bare
-    list is the timed-out attempts alone, as ticks kept them before releases)."""
-    if isinstance(kept, dict):
-        timed, freed = kept.get("timed_out"), kept.get("released")
-    else:
-        timed, freed = kept, []
-    chosen = [(str(t), int(a)) for t, a in timed] if isinstance(timed, list) else []
-    released = [r for r in map(release.Release.from_list, freed or []) if r is not None]
-    return chosen, released

@@ -10,16 +10,15 @@ event's.
 
 from __future__ import annotations
 
-from typing import Any
-
 from healer.errors import InvalidInput
 from healer.events import task_id
 from healer.models import ContextGathered, RemediationExhausted
 from healer.policy import shown
 from healer.refs import alert_ref
+from healer.state.records import TaskRecord, TaskStatus
 from healer.stores.blob import BlobStore
 
-ESCALABLE = frozenset({"exhausted", "escalation_failed"})
+ESCALABLE = frozenset({TaskStatus.EXHAUSTED, TaskStatus.ESCALATION_FAILED})
 
 
 def check_identity(event: RemediationExhausted) -> None:
@@ -51,21 +50,21 @@ def check_identity(event: RemediationExhausted) -> None:
         )
 
 
-def refusal(event: RemediationExhausted, record: dict[str, Any] | None) -> str | None:
-    """Why nobody is told (None: go ahead), from the task record completion-check keeps."""
-    if not isinstance(record, dict):
+def refusal(event: RemediationExhausted, record: TaskRecord | None) -> str | None:
+    """Why nobody is told (None: go ahead), from the task record completion-check keeps (an
+    unreadable one counts as none)."""
+    if record is None:
         return f"task {event.task_id} is unknown (no task record); nothing was exhausted"
-    status = str(record.get("status") or "")
-    if status not in ESCALABLE:
-        shown_status = shown(status) if status else "without a status"
+    if record.status not in ESCALABLE:
+        shown_status = shown(record.status.value) if record.status else "without a status"
         return f"task {event.task_id} is {shown_status}, not exhausted"
-    repository = record.get("repository")
+    repository = record.repository
     if repository and repository != event.repository:
         return (
             f"task {event.task_id} belongs to {shown(repository)}, "
             f"not {event.repository}; the event does not match the record"
         )
-    run = record.get("run_id")
+    run = record.run_id
     if isinstance(run, int) and event.run_id and run != event.run_id:
         return (
             f"task {event.task_id} is run {run}, not {event.run_id}; "
@@ -74,17 +73,17 @@ def refusal(event: RemediationExhausted, record: dict[str, Any] | None) -> str |
     return None
 
 
-def stored_context(blobs: BlobStore, record: dict[str, Any]) -> ContextGathered | None:
+def stored_context(blobs: BlobStore, record: TaskRecord) -> ContextGathered | None:
     """The context spawn stored for the task's last attempt (it checked it before starting)."""
     from healer.stores.exceptions import BlobNotFound
 
-    attempts = [a for a in record.get("attempts") or [] if isinstance(a, dict)]
-    last = max(attempts, key=lambda a: int(a.get("attempt") or 0), default={})
-    key = str(last.get("context_key") or "")
+    last = record.latest()
+    key = last.context_key if last is not None else ""
     if not key:
         return None
     try:
         context = ContextGathered.model_validate_json(blobs.get(key))
     except (BlobNotFound, ValueError):
         return None
-    return context if context.task_id == record.get("task_id", context.task_id) else None
+    expected = record.task_id if "task_id" in record.model_fields_set else context.task_id
+    return context if context.task_id == expected else None

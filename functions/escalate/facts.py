@@ -8,10 +8,10 @@ free text that came from CI or an agent is masked here, before any channel sees 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from healer.models import AttemptSummary, RemediationExhausted
 from healer.secrets import mask
+from healer.state.records import TaskRecord
 from healer.stores import keys
 
 GITHUB = "https://github.com"
@@ -68,15 +68,15 @@ def _attempt(summary: AttemptSummary) -> AttemptSummary:
     )
 
 
-def facts_of(event: RemediationExhausted, record: dict[str, Any] | None = None) -> Facts:
+def facts_of(event: RemediationExhausted, record: TaskRecord | None = None) -> Facts:
     """The escalation's content; ``record`` is the task record, when there is one."""
-    record = record if isinstance(record, dict) else {}
+    record = record or TaskRecord()
     context = event.context
     failure = context.classified.failure if context is not None else None
     alert = context.classified.alert if context is not None else None
     primary = context.classified.primary if context is not None else None
     pull = context.pull_request if context is not None else None
-    run_ref = str(record.get("run_id") or event.run_id)
+    run_ref = str(record.run_id or event.run_id)
     if alert is not None:
         from healer.refs import alert_ref
 
@@ -96,7 +96,7 @@ def facts_of(event: RemediationExhausted, record: dict[str, Any] | None = None) 
         run_id=event.run_id,
         run_attempt=failure.run_attempt if failure is not None else 1,
         failure_type=(primary.failure_type.value if primary is not None else "")
-        or str(record.get("failure_type") or "unknown"),
+        or (record.failure_type or "unknown"),
         run_url=run_url,
         workflow=mask(failure.workflow_name) if failure is not None else "",
         job_name=mask(primary.job_name) if primary is not None else "",
@@ -104,7 +104,7 @@ def facts_of(event: RemediationExhausted, record: dict[str, Any] | None = None) 
         branch=mask(
             (pull.head_ref if pull is not None else "")
             or (failure.head_branch if failure is not None else "")
-            or str(record.get("branch") or "")
+            or record.branch
         ),
         pull_request=pull.number if pull is not None else None,
         pull_url=_github_url(pull.html_url) if pull is not None else "",

@@ -10,17 +10,18 @@ compare-and-set, so two deliveries can never both believe they own the lease.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-from healer.errors import RetryableError, StoreUnavailable
+from healer.errors import RetryableError
+from healer.state import persistence
+from healer.state.records import ChannelResult, EscalationClaim, TaskRecord
+from healer.stores.keys import escalation_claim_key, task_key
 from healer.stores.state import StateStore
 
 LEASE_SECONDS = 90  # longer than one delivery's work (the Service's timeoutSeconds is 60)
 KEEP_SECONDS = 30 * 24 * 3600
-MAX_RACES = 20
 PENDING = "pending"
 DONE = "done"
 
@@ -29,31 +30,12 @@ class EscalationInProgress(RetryableError):
     title = "escalation in progress"
 
 
-def claim_key(task_id: str) -> str:
-    return f"escalated:{task_id}"
-
-
-def task_key(task_id: str) -> str:
-    return f"task:{task_id}"
-
-
-def _load(raw: str | None) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def finished(state: StateStore, task_id: str) -> dict[str, Any] | None:
     """The payload of an escalation already done, without taking a lease (a read only)."""
-    claim = _load(state.get(claim_key(task_id)))
-    if claim is None or claim.get("state") != DONE:
+    claim = persistence.read(state, escalation_claim_key(task_id), EscalationClaim)
+    if claim is None or claim.state != DONE:
         return None
-    payload = claim.get("payload")
-    return payload if isinstance(payload, dict) else None
+    return claim.payload
 
 
 class Progress:
@@ -63,88 +45,83 @@ class Progress:
         self, state: StateStore, task_id: str, token: str, clock: Callable[[], float] = time.time
     ) -> None:
         self.state = state
-        self.key = claim_key(task_id)
+        self.key = escalation_claim_key(task_id)
         self.token = token
         self.clock = clock
 
-    def acquire(self) -> dict[str, Any]:
+    def acquire(self) -> EscalationClaim:
         """The claim, leased to this delivery; or, when already ``done``, as it stands."""
-        for _ in range(MAX_RACES):
-            raw = self.state.get(self.key)
-            current = _load(raw)
-            if current is not None and current.get("state") == DONE:
-                return current
-            held_until = float((current or {}).get("lease_until") or 0)
-            if current is not None and current.get("lease") and held_until > self.clock():
+
+        def take(current: EscalationClaim | None) -> EscalationClaim | None:
+            if current is not None and current.state == DONE:
+                return None
+            held_until = current.lease_until if current is not None else 0
+            if current is not None and current.lease and held_until > self.clock():
                 raise EscalationInProgress(
                     f"{self.key} is being escalated by another delivery",
                     retry_after=max(1.0, held_until - self.clock()),
                 )
-            base = current or {"state": PENDING, "channels": {}}
-            mine = {**base, "lease": self.token, "lease_until": self.clock() + LEASE_SECONDS}
-            if self.state.compare_and_set(self.key, raw, _dump(mine), KEEP_SECONDS):
-                return mine
-        raise StoreUnavailable(f"{self.key} changed {MAX_RACES} times while claiming it")
+            base = current or EscalationClaim(state=PENDING, channels={})
+            lease = {"lease": self.token, "lease_until": self.clock() + LEASE_SECONDS}
+            return base.model_copy(update=lease)
 
-    def update(self, change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        claim = self._update(take, "claiming it")
+        assert claim is not None  # taken, or done
+        return claim
+
+    def update(self, change: Callable[[EscalationClaim], EscalationClaim]) -> EscalationClaim:
         """Apply ``change`` to the claim while this delivery still holds the lease."""
-        for _ in range(MAX_RACES):
-            raw = self.state.get(self.key)
-            current = _load(raw)
-            if current is None or current.get("lease") != self.token:
+
+        def mine(current: EscalationClaim | None) -> EscalationClaim:
+            if current is None or current.lease != self.token:
                 raise EscalationInProgress(f"{self.key} was taken over by another delivery")
-            updated = change(dict(current))
-            if self.state.compare_and_set(self.key, raw, _dump(updated), KEEP_SECONDS):
-                return updated
-        raise StoreUnavailable(f"{self.key} changed {MAX_RACES} times while updating it")
+            return change(current)
 
-    def record_channel(self, channel: str, result: dict[str, Any]) -> dict[str, Any]:
-        def change(claim: dict[str, Any]) -> dict[str, Any]:
-            channels = dict(claim.get("channels") or {})
-            channels[channel] = result
-            return {**claim, "channels": channels}
+        claim = self._update(mine, "updating it")
+        assert claim is not None  # ``mine`` always writes
+        return claim
 
-        return self.update(change)
+    def _update(
+        self, change: Callable[[EscalationClaim | None], EscalationClaim | None], doing: str
+    ) -> EscalationClaim | None:
+        return persistence.update(
+            self.state, self.key, EscalationClaim, change, doing=doing, ttl_seconds=KEEP_SECONDS
+        )
+
+    def record_channel(self, channel: str, result: ChannelResult) -> ChannelResult:
+        def change(claim: EscalationClaim) -> EscalationClaim:
+            return claim.model_copy(update={"channels": {**claim.channels, channel: result}})
+
+        return self.update(change).channels[channel]
 
     def release(self) -> None:
         """Give the lease back so the broker's retry can start at once."""
-        self.update(lambda claim: {**claim, "lease": "", "lease_until": 0})
+        self.update(lambda claim: claim.model_copy(update={"lease": "", "lease_until": 0}))
 
     def finish(self, payload: dict[str, Any]) -> None:
         self.update(
-            lambda claim: {
-                **claim,
-                "state": DONE,
-                "lease": "",
-                "lease_until": 0,
-                "payload": payload,
-            }
+            lambda claim: claim.model_copy(
+                update={"state": DONE, "lease": "", "lease_until": 0, "payload": payload}
+            )
         )
 
 
 def update_task(
-    state: StateStore,
-    task_id: str,
-    base: dict[str, Any],
-    fields: dict[str, Any],
-    now: str,
-) -> dict[str, Any]:
-    """Merge ``fields`` into ``task:<task_id>`` by compare-and-set (``base`` fills a record
-    that is missing or lacks those keys); the record as written."""
-    key = task_key(task_id)
-    for _ in range(MAX_RACES):
-        raw = state.get(key)
-        record = _load(raw) or {}
-        for name, value in base.items():
-            if record.get(name) in (None, "", []):
-                record[name] = value
-        record.setdefault("created_at", now)
-        record.update(fields)
-        record["updated_at"] = now
-        if state.compare_and_set(key, raw, json.dumps(record, sort_keys=True)):
-            return record
-    raise StoreUnavailable(f"{key} changed {MAX_RACES} times while recording the escalation")
+    state: StateStore, task_id: str, base: TaskRecord, fields: TaskRecord, now: str
+) -> TaskRecord:
+    """Merge the fields ``fields`` sets into ``task:<task_id>`` by compare-and-set (``base``
+    fills a record that is missing or lacks those keys, or holds them empty); the record as
+    written."""
 
+    def merge(current: TaskRecord | None) -> TaskRecord:
+        record = (current or TaskRecord()).filled_from(base, empty_too=True)
+        if "created_at" not in record.model_fields_set:
+            record = record.model_copy(update={"created_at": now})
+        changed = {name: getattr(fields, name) for name in fields.model_fields_set}
+        return record.model_copy(update={**changed, "updated_at": now})
 
-def _dump(value: dict[str, Any]) -> str:
-    return json.dumps(value, sort_keys=True)
+    written = persistence.update(
+        state, task_key(task_id), TaskRecord, merge, doing="recording the escalation"
+    )
+    assert written is not None  # ``merge`` always writes
+    return written

@@ -19,7 +19,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cloudevents.http import CloudEvent
@@ -27,11 +26,21 @@ from cloudevents.http import CloudEvent
 from functions.escalate import comment, discord
 from functions.escalate.admission import check_identity, refusal, stored_context
 from functions.escalate.facts import Facts, facts_of
-from functions.escalate.progress import DONE, Progress, finished, task_key, update_task
+from functions.escalate.progress import DONE, Progress, finished, update_task
 from healer.errors import HealerError, InvalidInput, PermanentError, RetryableError
 from healer.events import build_event, parse_data, task_id
 from healer.models import RemediationEscalated, RemediationExhausted
 from healer.runtime import Skip
+from healer.state import clock, persistence
+from healer.state.records import (
+    Attempt,
+    ChannelResult,
+    Escalation,
+    EscalationClaim,
+    TaskRecord,
+    TaskStatus,
+)
+from healer.stores.keys import task_key
 from healer.vocabulary import EventType, Stage
 
 if TYPE_CHECKING:
@@ -52,15 +61,11 @@ class EscalationFailed(PermanentError):
     title = "no channel took the escalation"
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @dataclass
 class Escalator:
     services: Services
     discord: DiscordWebhook | None = None
-    clock: Callable[[], str] = field(default=_now)
+    clock: Callable[[], str] = field(default=clock.now)
     token: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
     now: Callable[[], float] = field(default=time.time)  # for leases
 
@@ -78,19 +83,19 @@ class Escalator:
         done = finished(state, exhausted.task_id)
         if done is not None:  # a redelivery after success: the same answer, nothing posted
             return escalated(RemediationEscalated.model_validate(done))
-        record = state.get_json(task_key(exhausted.task_id))
+        record = persistence.read(state, task_key(exhausted.task_id), TaskRecord)
         why = refusal(exhausted, record)
         if why is not None:
             log.warning("escalate: not escalating: %s", why)
             return Skip(f"not exhausted: {why}")
-        assert isinstance(record, dict)  # refusal() said so
+        assert record is not None  # refusal() said so
         stored = stored_context(self.services.blobs, record)
         if stored is not None:
             exhausted = exhausted.model_copy(update={"context": stored})
         progress = Progress(state, exhausted.task_id, self.token(), self.now)
         claim = progress.acquire()
-        if claim.get("state") == DONE and isinstance(claim.get("payload"), dict):
-            return escalated(RemediationEscalated.model_validate(claim["payload"]))
+        if claim.state == DONE and claim.payload is not None:
+            return escalated(RemediationEscalated.model_validate(claim.payload))
         try:
             facts = facts_of(exhausted, record)
             payload = self._notify(facts, progress, claim)
@@ -100,18 +105,14 @@ class Escalator:
         return escalated(payload)
 
     def _notify(
-        self, facts: Facts, progress: Progress, claim: dict[str, Any]
+        self, facts: Facts, progress: Progress, claim: EscalationClaim
     ) -> RemediationEscalated:
         body = comment.comment_body(facts)
         message = discord.message(facts)
         blobs = self.services.blobs
         blobs.put(facts.message_key, body.encode(), content_type="text/markdown; charset=utf-8")
         blobs.put(facts.discord_key, json.dumps(message).encode(), content_type="application/json")
-        done: dict[str, Any] = {
-            name: result
-            for name, result in (claim.get("channels") or {}).items()
-            if isinstance(result, dict) and result.get("status") == SENT
-        }
+        done = {name: result for name, result in claim.channels.items() if result.status == SENT}
         disabled = [] if self._discord_enabled() else [DISCORD]
         posts: list[tuple[str, Callable[[], dict[str, Any]]]] = [
             (GITHUB, lambda: self._github(facts, body))
@@ -124,25 +125,27 @@ class Escalator:
             if name in done:
                 continue
             try:
-                result = {"status": SENT, "at": self.clock(), **post()}
+                result = ChannelResult.model_validate(
+                    {"status": SENT, "at": self.clock(), **post()}
+                )
             except RetryableError as exc:
                 retry = _longer(retry, exc)
                 continue
             except HealerError as exc:
                 errors[name] = str(exc)
-                progress.record_channel(name, {"status": FAILED, "error": str(exc)})
+                progress.record_channel(name, ChannelResult(status=FAILED, error=str(exc)))
                 continue
-            done[name] = progress.record_channel(name, result)["channels"][name]
+            done[name] = progress.record_channel(name, result)
         if retry is not None:
             raise retry
-        github = done.get(GITHUB) or {}
+        github = done.get(GITHUB) or ChannelResult(status=FAILED)
         payload = RemediationEscalated(
             task_id=facts.task_id,
             repository=facts.repository,
             run_id=facts.run_id,
             channels=[name for name in (DISCORD, GITHUB) if name in done],
-            comment_url=str(github.get("url") or ""),
-            comment_kind=str(github.get("kind") or ""),
+            comment_url=github.url,
+            comment_kind=github.kind,
             failure_type=facts.failure_type,
             attempts=len(facts.attempts),
             disabled=disabled,
@@ -158,29 +161,29 @@ class Escalator:
         return payload
 
     def _record(self, facts: Facts, payload: RemediationEscalated) -> None:
-        base = {
-            "task_id": facts.task_id,
-            "repository": facts.repository,
-            "run_id": int(facts.run_ref) if facts.run_ref.isdigit() else facts.run_ref,
-            "failure_type": facts.failure_type,
-            "attempts": [a.model_dump(mode="json") for a in facts.attempts],
-        }
+        base = TaskRecord(
+            task_id=facts.task_id,
+            repository=facts.repository,
+            run_id=int(facts.run_ref) if facts.run_ref.isdigit() else facts.run_ref,
+            failure_type=facts.failure_type,
+            attempts=[Attempt.model_validate(a.model_dump(mode="json")) for a in facts.attempts],
+        )
         now = self.clock()
-        fields: dict[str, Any] = {
-            "status": "escalated" if payload.channels else "escalation_failed",
-            "escalation": {
-                "channels": payload.channels,
-                "comment_url": payload.comment_url,
-                "comment_kind": payload.comment_kind,
-                "errors": payload.errors,
-                "disabled": payload.disabled,
-                "message_key": payload.message_key,
-                "at": now,
-            },
-        }
+        escalation = Escalation(
+            channels=payload.channels,
+            comment_url=payload.comment_url,
+            comment_kind=payload.comment_kind,
+            errors=payload.errors,
+            disabled=payload.disabled,
+            message_key=payload.message_key,
+            at=now,
+        )
+        status = TaskStatus.ESCALATED if payload.channels else TaskStatus.ESCALATION_FAILED
+        fields = TaskRecord(status=status, escalation=escalation)
         if payload.channels:
-            fields["escalated_at"] = now
-            fields["comment_url"] = payload.comment_url
+            fields = fields.model_copy(
+                update={"escalated_at": now, "comment_url": payload.comment_url}
+            )
         update_task(self.services.state, facts.task_id, base, fields, now)
 
     # -- channels --------------------------------------------------------------------------

@@ -11,6 +11,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from healer.models import HistoryEntry, Verdict
+from healer.stores.keys import history_key
+
+__all__ = ["history_key", "memory_history", "state_history"]
 
 if TYPE_CHECKING:
     import httpx
@@ -22,10 +25,6 @@ log = logging.getLogger("healer.gather")
 MAX_HISTORY = 10
 MEMORY_RESULTS = 5
 SUMMARY_CHARS = 500
-
-
-def history_key(fingerprint: str) -> str:
-    return f"history:{fingerprint}"
 
 
 def state_history(

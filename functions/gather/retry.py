@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from healer.models import AttemptSummary, FailureClassified, FailureDetected, RemediationRetry
 from healer.stores import keys
+from healer.stores.keys import task_key
 from healer_classifier.jobs import FAILED_CONCLUSIONS, MAX_LOGS, RunSource, failed_jobs
 from healer_classifier.logs import Engine, LogSource, fetch_and_classify
 from healer_classifier.primary import summarise
@@ -104,15 +105,13 @@ def refresh_verdicts(
     return summarise(refreshed, failure=failure, attempt=attempt), []
 
 
-def task_key(task_id: str) -> str:
-    return f"task:{task_id}"
-
-
 def previous_attempts(
     state: StateStore, task_id: str, retry: RemediationRetry
 ) -> list[AttemptSummary]:
     """Every earlier attempt: the task record's, completed by what the retry event says."""
     merged: dict[int, dict[str, Any]] = {}
+    # Read field by field, not as a TaskRecord: a prompt is better served by what an attempt
+    # entry does say than by nothing when one of its values is outside today's closed sets.
     record = state.get_json(task_key(task_id))
     recorded = record.get("attempts") if isinstance(record, dict) else None
     for raw in recorded if isinstance(recorded, list) else []:

@@ -8,11 +8,13 @@ neither is one with no run yet (CI may be filtered by paths, so we cannot tell).
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from healer.models import FailureDetected
+from healer.state import clock, persistence
+from healer.state.records import StaleMarker
+from healer.stores.keys import stale_key
 
 if TYPE_CHECKING:
     from healer.stores.state import StateStore
@@ -33,10 +35,6 @@ class BranchClient(Protocol):
         event: str | None = None,
         per_page: int = 20,
     ) -> list[dict[str, Any]]: ...
-
-
-def stale_key(task_id: str) -> str:
-    return f"stale:{task_id}"
 
 
 def stale_reason(github: BranchClient, failure: FailureDetected) -> str | None:
@@ -70,5 +68,7 @@ def stale_reason(github: BranchClient, failure: FailureDetected) -> str | None:
 
 
 def record_stale(state: StateStore, task_id: str, reason: str, now: datetime | None = None) -> None:
-    at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
-    state.set(stale_key(task_id), json.dumps({"reason": reason, "at": at}), STALE_TTL_SECONDS)
+    at = (now or clock.utcnow()).isoformat(timespec="seconds")
+    persistence.write(
+        state, stale_key(task_id), StaleMarker(reason=reason, at=at), STALE_TTL_SECONDS
+    )

@@ -11,8 +11,9 @@ import json
 import logging
 
 from functions.ingest.finding import Finding
+from healer.state import claims
 from healer.stores.blob import BlobStore
-from healer.stores.keys import delivery_key
+from healer.stores.keys import delivery_claim_key, delivery_key
 from healer.stores.state import StateStore
 from healer.webhooks.envelope import Delivery
 from healer.webhooks.redact import scrub
@@ -27,10 +28,6 @@ _CANONICAL = {"github": "GitHub", "id": "ID"}
 def delivery_ident(delivery: Delivery, finding: Finding) -> str:
     """The delivery id, or the upstream identity when a sender dropped ``X-GitHub-Delivery``."""
     return delivery.delivery_id or ":".join(str(part) for part in finding.identity)
-
-
-def claim_key(ident: str) -> str:
-    return f"dedup:delivery:{ident}"
 
 
 def canonical(name: str) -> str:
@@ -65,15 +62,11 @@ def record_once(
 
     If archiving fails the claim is released, so the broker's retry archives it then.
     """
-    key = claim_key(ident)
-    if not state.claim(key, event_id, CLAIM_TTL_SECONDS):
-        return False
-    try:
-        blobs.put_if_absent(delivery_key(ident), document, content_type="application/json")
-    except Exception:
-        try:
-            state.delete(key)
-        except Exception:  # the store is failing too; the claim expires on its own
-            log.warning("could not release claim %s after a failed archive", key)
-        raise
-    return True
+    ran, _ = claims.once(
+        state,
+        delivery_claim_key(ident),
+        lambda: blobs.put_if_absent(delivery_key(ident), document, content_type="application/json"),
+        ttl_seconds=CLAIM_TTL_SECONDS,
+        value=event_id,
+    )
+    return ran

@@ -16,26 +16,26 @@ State keys (docs/architecture.md):
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from healer.errors import RetryableError
+from healer.state import persistence
+from healer.state.records import SpawnClaim, TaskRecord, TaskStatus
+from healer.stores.keys import (
+    ACTIVE_KEY,
+    BREAKER_KEY,
+    branch_key,
+    task_key,
+    window_key,
+)
 from healer.stores.state import StateStore
 
-ACTIVE_KEY = "active:count"
-BREAKER_KEY = "breaker:open"
 PENDING_TTL = 15 * 60
 DONE_TTL = 7 * 24 * 3600
 
-
-def dedup_key(task_id: str, attempt: int) -> str:
-    return f"dedup:spawn:{task_id}:{attempt}"
-
-
-def window_key(repository: str, branch: str) -> str:
-    return f"window:{repository}:{branch}"
+__all__ = ["ACTIVE_KEY", "BREAKER_KEY", "Claims", "Limits", "Refusal"]
 
 
 class InProgress(RetryableError):
@@ -62,7 +62,7 @@ class Claims:
 
 def claim_dedup(state: StateStore, key: str, claims: Claims) -> dict[str, Any] | None:
     """Own ``key`` (→ None), or the stored outcome of the delivery that already did."""
-    pending = json.dumps({"state": "pending", "token": secrets.token_hex(8)})
+    pending = persistence.dump(SpawnClaim(state="pending", token=secrets.token_hex(8)))
     for _ in range(3):
         if state.claim(key, pending, PENDING_TTL):
             claims.dedup, claims.pending = key, pending
@@ -70,21 +70,16 @@ def claim_dedup(state: StateStore, key: str, claims: Claims) -> dict[str, Any] |
         raw = state.get(key)
         if raw is None:  # expired between the two calls: claim again
             continue
-        try:
-            held = json.loads(raw)
-        except ValueError:
-            held = {}
-        if isinstance(held, dict) and held.get("state") == "done":
-            data = held.get("data")
-            if isinstance(data, dict):
-                return data
+        held = persistence.parse(SpawnClaim, raw)
+        if held is not None and held.state == "done" and held.data is not None:
+            return held.data
         raise InProgress(f"{key} is being started by another delivery", retry_after=10)
     raise InProgress(f"{key} kept changing hands", retry_after=5)
 
 
 def finish_dedup(state: StateStore, claims: Claims, data: dict[str, Any]) -> bool:
     """Record the outcome; False if the pending claim expired and someone else took over."""
-    done = json.dumps({"state": "done", "data": data}, sort_keys=True)
+    done = persistence.dump(SpawnClaim(state="done", data=data))
     finished = state.compare_and_set(claims.dedup, claims.pending, done, DONE_TTL)
     claims.dedup = claims.pending = ""
     return finished
@@ -129,11 +124,11 @@ class Limits:
     def branch_busy(self, repository: str, branch: str, task_id: str) -> Refusal | None:
         """Another task still working on the branch: its own CI run is that agent's result,
         so a failure there is not a new task (completion-check decides it)."""
-        holder = self.state.get(f"branch:{repository}:{branch}")
+        holder = self.state.get(branch_key(repository, branch))
         if holder is None or holder == task_id:
             return None
-        record = self.state.get_json(f"task:{holder}")
-        if isinstance(record, dict) and record.get("status") == "running":
+        record = persistence.read(self.state, task_key(holder), TaskRecord)
+        if record is not None and record.status == TaskStatus.RUNNING:
             return Refusal(
                 "busy",
                 f"task {holder} is still remediating {repository} branch {branch}; "

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cloudevents.http import CloudEvent
@@ -29,10 +28,9 @@ from functions.spawn.limits import (
     Limits,
     Refusal,
     claim_dedup,
-    dedup_key,
     finish_dedup,
 )
-from functions.spawn.record import branch_key, planned_agent, record_attempt, task_key
+from functions.spawn.record import planned_agent, record_attempt
 from functions.spawn.start import start_sha
 from functions.spawn.target import Target, diverted, target_of
 from functions.spawn.waiting import LIFTING, Waiting, record_waiting
@@ -40,6 +38,9 @@ from functions.spawn.waiting import started as waiting_started
 from healer.errors import InvalidInput
 from healer.events import build_event, event_data
 from healer.models import ContextGathered, RemediationSkipped, RemediationStarted
+from healer.state import clock, persistence
+from healer.state.records import Attempt, TaskRecord
+from healer.stores.keys import branch_key, spawn_dedup_key, task_key
 from healer.vocabulary import Action, EventType, Stage
 
 if TYPE_CHECKING:
@@ -52,17 +53,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("healer.spawn")
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @dataclass
 class Spawner:
     services: Services
     launcher: Launcher | None = None
     env: jinja2.Environment | None = None
     roster: Roster | None = None
-    clock: Callable[[], str] = field(default=_now)
+    clock: Callable[[], str] = field(default=clock.now)
 
     def limits(self) -> Limits:
         settings = self.services.settings
@@ -108,7 +105,7 @@ class Spawner:
         state = self.services.state
         limits = self.limits()
         claims = Claims()
-        done = claim_dedup(state, dedup_key(target.task_id, target.attempt), claims)
+        done = claim_dedup(state, spawn_dedup_key(target.task_id, target.attempt), claims)
         if done is not None:  # a redelivery: the same answer, nothing started again
             return started(target, RemediationStarted.model_validate(done))
         try:
@@ -188,7 +185,7 @@ class Spawner:
         from healer.prompts import render_prompt
 
         settings = self.services.settings
-        record = self.services.state.get_json(task_key(target.task_id))
+        record = persistence.read(self.services.state, task_key(target.task_id), TaskRecord)
         specialist = self.specialist(planned_agent(record, target.attempt) or target.primary.agent)
         prompt = render_prompt(
             self._env(),
@@ -244,29 +241,29 @@ class Spawner:
         return self.launcher
 
     @staticmethod
-    def _base(target: Target) -> dict[str, Any]:
-        return {
-            "task_id": target.task_id,
-            "repository": target.repository,
-            "run_id": target.run_ref,
-            "branch": target.branch,
-            "failure_type": target.primary.failure_type.value,
-        }
+    def _base(target: Target) -> TaskRecord:
+        return TaskRecord(
+            task_id=target.task_id,
+            repository=target.repository,
+            run_id=target.run_ref,
+            branch=target.branch,
+            failure_type=target.primary.failure_type.value,
+        )
 
     def _record(self, target: Target, payload: RemediationStarted, start_sha: str = "") -> None:
         base = self._base(target)
-        entry: dict[str, Any] = {
-            "attempt": target.attempt,
-            "agent": payload.agent,
-            "action": payload.action.value,
-            "coderun_name": payload.coderun_name,
-            "prompt_key": payload.prompt_key,
-            "context_key": target.context_key,
-            "branch": target.branch,
-            "start_sha": start_sha,
-            "started_at": self.clock(),
-            "outcome": "",
-        }
+        entry = Attempt(
+            attempt=target.attempt,
+            agent=payload.agent,
+            action=payload.action,
+            coderun_name=payload.coderun_name,
+            prompt_key=payload.prompt_key,
+            context_key=target.context_key,
+            branch=target.branch,
+            start_sha=start_sha,
+            started_at=self.clock(),
+            outcome="",
+        )
         record_attempt(self.services.state, target.task_id, base, entry, self.clock())
         self.services.state.set(branch_key(target.repository, target.branch), target.task_id)
         waiting_started(self.services.state, target.task_id, target.attempt)

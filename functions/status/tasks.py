@@ -7,9 +7,9 @@ from collections import Counter
 from typing import Any
 
 from healer.errors import PermanentError
+from healer.stores.keys import TASK_PREFIX, task_key
 from healer.stores.state import StateStore
 
-TASK_PREFIX = "task:"
 MAX_TASKS = 500
 MAX_SCANNED = 10_000  # records read to find the newest; a store holds far fewer in practice
 
@@ -37,7 +37,7 @@ def _when(record: dict[str, Any]) -> str:
 
 
 def get_task(state: StateStore, task_id: str) -> dict[str, Any]:
-    record = _record(state.get(TASK_PREFIX + task_id))
+    record = _record(state.get(task_key(task_id)))
     if record is None:
         raise TaskNotFound(f"no task {task_id!r} in the state store")
     record.setdefault("task_id", task_id)

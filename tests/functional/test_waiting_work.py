@@ -13,11 +13,10 @@ import pytest
 from cloudevents.http import CloudEvent
 from contexts import widgets_context
 
-from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
-from functions.spawn.waiting import WAITING_INDEX
 from healer.events import build_event, task_id
 from healer.services import Services
 from healer.settings import Settings
+from healer.stores.keys import ACTIVE_KEY, BREAKER_KEY, WAITING_INDEX
 from healer.stores.memory import MemoryStateStore
 from healer.vocabulary import EventType, Stage
 from healer_dev.broker import report

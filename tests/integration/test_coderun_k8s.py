@@ -23,11 +23,9 @@ from functions.completion_check.coderuns import (
     CodeRunsUnavailable,
     KubernetesCodeRuns,
 )
-from functions.completion_check.effects import FAILURES_KEY
 from functions.spawn.coderun import build_manifest
 from functions.spawn.kube import KubernetesLauncher
 from functions.spawn.launcher import LaunchForbidden, LaunchRejected, LaunchUnavailable
-from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
 from functions.spawn.stage import Spawner
 from functions.spawn.target import target_of
 from healer.coderun import validate_coderun
@@ -38,6 +36,7 @@ from healer.runtime import Skip
 from healer.services import Services
 from healer.settings import Settings
 from healer.stores.file import FileBlobStore
+from healer.stores.keys import ACTIVE_KEY, BREAKER_KEY, FAILURES_KEY
 from healer.stores.memory import MemoryStateStore
 from healer.vocabulary import EventType, Stage
 from healer_dev.broker.finish import coderun_update, fix_commit

@@ -19,19 +19,16 @@ import re
 import tempfile
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
+
+from healer.state import clock
 
 API = "https://api.github.com"
 WEB = "https://github.com"
 _REPO = re.compile(r"^/repos/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)/(.+)$")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def commit_object(
@@ -134,7 +131,7 @@ class PushLedger:
                 sha,
                 [parent] if parent else [],
                 message or "Fix the failure",
-                date or _now(),
+                date or clock.now(),
                 author,
             )
             commits.append(commit)

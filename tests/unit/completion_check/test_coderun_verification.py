@@ -26,14 +26,13 @@ from completion_fixtures import (
     start,
 )
 
-from functions.completion_check.effects import FAILURES_KEY
-from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
 from healer.errors import InvalidInput
 from healer.github.auth import TokenAuth
 from healer.github.client import GitHubClient
 from healer.github.exceptions import GitHubUnavailable
 from healer.runtime import Skip
 from healer.services import Services
+from healer.stores.keys import ACTIVE_KEY, BREAKER_KEY, FAILURES_KEY
 from healer.vocabulary import EventType
 from healer_dev.broker.finish import coderun_update, fix_commit
 

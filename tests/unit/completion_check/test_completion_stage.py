@@ -20,10 +20,10 @@ from completion_fixtures import (
     start,
 )
 
-from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
 from healer.errors import InvalidInput, StoreUnavailable
 from healer.models import ContextGathered, HistoryEntry
 from healer.runtime import Skip
+from healer.stores.keys import ACTIVE_KEY, BREAKER_KEY
 from healer.stores.memory import MemoryStateStore
 from healer.vocabulary import EventType
 from healer_dev.broker.finish import ci_event

@@ -6,11 +6,16 @@ from typing import Any
 
 import pytest
 
-from functions.completion_check.decide import decide, next_agent, outcome_of
+from functions.completion_check.decide import Outcome, decide, next_agent, outcome_of
+from healer.state.records import Attempt, TaskRecord
 
 
 def entry(**fields: Any) -> dict[str, Any]:
     return {"attempt": 1, "agent": "rex", "action": "fix", "outcome": "", **fields}
+
+
+def task(record: dict[str, Any]) -> TaskRecord:
+    return TaskRecord.model_validate(record)
 
 
 AGENT_OK = {"result": "succeeded", "phase": "Succeeded", "commits": ["abc"]}
@@ -37,7 +42,7 @@ CI_BAD = {"conclusion": "failure", "passed": False, "head_sha": "abc"}
 def test_an_attempt_is_decided_once_both_halves_are_known(
     fields: dict[str, Any], expected: str | None
 ) -> None:
-    result = outcome_of(entry(**fields))
+    result = outcome_of(Attempt.model_validate(entry(**fields)))
     assert (result[0] if result else None) == expected
 
 
@@ -46,24 +51,24 @@ def failed(n: int, agent: str) -> dict[str, Any]:
 
 
 def test_next_agent_switches_after_two_failures_of_the_same_one() -> None:
-    one = {"attempts": [failed(1, "rex")]}
-    two = {"attempts": [failed(1, "rex"), failed(2, "rex")]}
+    one = task({"attempts": [failed(1, "rex")]})
+    two = task({"attempts": [failed(1, "rex"), failed(2, "rex")]})
     assert next_agent(one, "rex", fallback="atlas") == "rex"
     assert next_agent(two, "rex", fallback="atlas") == "atlas"
     assert next_agent(two, "rex", fallback="atlas", alternate="viper") == "viper"
-    both = {"attempts": [failed(1, "atlas"), failed(2, "atlas")]}
+    both = task({"attempts": [failed(1, "atlas"), failed(2, "atlas")]})
     assert next_agent(both, "atlas", fallback="atlas", alternate="atlas") == "atlas"
     assert next_agent(two, "", fallback="atlas") == ""  # a re-run: the verdict decides
 
 
 def test_decide_retries_until_max_attempts_then_exhausts() -> None:
-    record = {"attempts": [failed(1, "rex")]}
-    retry = decide(record, 1, "failed", "x", max_attempts=3, fallback="atlas")
+    record = task({"attempts": [failed(1, "rex")]})
+    retry = decide(record, 1, Outcome.FAILED, "x", max_attempts=3, fallback="atlas")
     assert (retry.kind, retry.next_agent) == ("retry", "rex")
-    last = decide(record, 3, "failed", "x", max_attempts=3, fallback="atlas")
+    last = decide(record, 3, Outcome.FAILED, "x", max_attempts=3, fallback="atlas")
     assert last.kind == "exhausted" and "attempt 3 of 3" in last.reason
-    lost = decide(record, 1, "failed", "x", max_attempts=3, fallback="atlas", can_retry=False)
+    lost = decide(record, 1, Outcome.FAILED, "x", max_attempts=3, fallback="atlas", can_retry=False)
     assert lost.kind == "exhausted" and "no stored context" in lost.reason
-    assert decide(record, 3, "succeeded", "ok", max_attempts=3, fallback="atlas").kind == (
+    assert decide(record, 3, Outcome.SUCCEEDED, "ok", max_attempts=3, fallback="atlas").kind == (
         "succeeded"
     )

@@ -8,12 +8,12 @@ from cloudevents.http import CloudEvent
 from completion_fixtures import REPO, agent_done, checker, ci_done, context, ping, services, start
 
 from functions.completion_check import release
-from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
 from functions.spawn.stage import Spawner
-from functions.spawn.waiting import WAITING_INDEX, lease_key
 from healer.events import build_event, task_id
 from healer.runtime import Skip
 from healer.services import Services
+from healer.stores.keys import ACTIVE_KEY, BREAKER_KEY, WAITING_INDEX
+from healer.stores.keys import waiting_lease_key as lease_key
 from healer.vocabulary import EventType, Stage
 
 WAITER = task_id(REPO, 7020)

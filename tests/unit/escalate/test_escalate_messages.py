@@ -11,6 +11,7 @@ from functions.escalate import discord
 from functions.escalate.comment import comment_body, inline, issue_title
 from functions.escalate.facts import facts_of
 from healer.models import AttemptSummary
+from healer.state.records import TaskRecord
 
 
 def test_comment_lists_every_attempt_the_error_and_links() -> None:
@@ -64,7 +65,8 @@ def test_issue_title_names_the_failure_and_the_run_or_alert() -> None:
 
 def test_facts_without_context_come_from_the_task_record() -> None:
     event = exhausted(failure_context()).model_copy(update={"context": None, "last_error": ""})
-    facts = facts_of(event, {"failure_type": "python_test", "branch": "main", "run_id": 7001})
+    record = TaskRecord(failure_type="python_test", branch="main", run_id=7001)
+    facts = facts_of(event, record)
     assert (facts.failure_type, facts.branch, facts.pull_request) == ("python_test", "main", None)
     assert facts.last_error == "cargo test still fails (3)"  # the last attempt's error
     assert "Last error" in comment_body(facts)

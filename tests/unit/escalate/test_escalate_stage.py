@@ -182,7 +182,7 @@ def test_a_delivery_in_flight_holds_off_a_duplicate(
     assert github_writes(routes) == []
     # A delivery that died keeps its lease only so long.
     stale = Progress(services.state, "acme-widgets-7001", "mine", clock=lambda: 1e12)
-    assert stale.acquire()["lease"] == "mine"
+    assert stale.acquire().lease == "mine"
     assert now[0] + LEASE_SECONDS < 1e12
 
 
@@ -224,11 +224,17 @@ def test_the_task_record_update_survives_a_racing_writer(services: Services) -> 
         return real(key, expected, value, ttl)
 
     state.compare_and_set = racing  # type: ignore[method-assign]
+    from healer.state.records import TaskRecord, TaskStatus
+
     written = update_task(
-        state, "t", {"repository": "acme/widgets"}, {"status": "escalated"}, "now"
+        state,
+        "t",
+        TaskRecord(repository="acme/widgets"),
+        TaskRecord(status=TaskStatus.ESCALATED),
+        "now",
     )
     assert raced == ["task:t"]
     stored = json.loads(state.get("task:t") or "{}")
-    assert stored == written
+    assert stored == written.stored()
     assert stored["status"] == "escalated" and stored["history_key"] == "h"
     assert stored["attempts"] == [{"attempt": 1}] and stored["repository"] == "acme/widgets"

@@ -17,6 +17,7 @@ from functions.spawn.limits import (
 )
 from functions.spawn.record import record_attempt, with_attempt
 from healer.errors import StoreUnavailable
+from healer.state.records import Attempt, TaskRecord
 from healer.stores.memory import MemoryStateStore
 
 
@@ -113,12 +114,17 @@ def test_release_gives_back_window_slot_and_dedup() -> None:
 
 
 def test_task_record_keeps_one_entry_per_attempt_and_the_first_start_time() -> None:
-    entry = {"attempt": 1, "agent": "rex", "coderun_name": "c1", "started_at": "T1", "outcome": ""}
-    record = with_attempt(None, {"task_id": "t", "run_id": 1}, entry, "T1")
+    fields = {"attempt": 1, "agent": "rex", "coderun_name": "c1", "started_at": "T1", "outcome": ""}
+    entry = Attempt.model_validate(fields)
+    built = with_attempt(None, TaskRecord(task_id="t", run_id=1), entry, "T1")
+    record = built.stored()
     assert record["status"] == "running" and record["created_at"] == "T1"
-    again = with_attempt(record, {"task_id": "t"}, {**entry, "started_at": "T2"}, "T2")
-    assert [a["started_at"] for a in again["attempts"]] == ["T1"]
-    second = with_attempt(again, {}, {**entry, "attempt": 2, "started_at": "T3"}, "T3")
+    again = with_attempt(
+        built, TaskRecord(task_id="t"), Attempt.model_validate({**fields, "started_at": "T2"}), "T2"
+    )
+    assert [a["started_at"] for a in again.stored()["attempts"]] == ["T1"]
+    third = Attempt.model_validate({**fields, "attempt": 2, "started_at": "T3"})
+    second = with_attempt(again, TaskRecord(), third, "T3").stored()
     assert [a["attempt"] for a in second["attempts"]] == [1, 2]
     assert second["created_at"] == "T1" and second["updated_at"] == "T3"
 
@@ -143,17 +149,17 @@ class RacyStore(MemoryStateStore):
 
 def test_a_lost_race_rereads_and_keeps_the_other_writers_change() -> None:
     state = RacyStore(races=2)
-    entry = {"attempt": 1, "agent": "rex", "coderun_name": "c1", "started_at": "T", "outcome": ""}
-    written = record_attempt(state, "t", {"task_id": "t"}, entry, "T")
+    entry = Attempt(attempt=1, agent="rex", coderun_name="c1", started_at="T", outcome="")
+    written = record_attempt(state, "t", TaskRecord(task_id="t"), entry, "T")
     stored = json.loads(state.get("task:t") or "")
-    assert stored == written
+    assert stored == written.stored()
     assert [a["attempt"] for a in stored["attempts"]] == [1, 7, 8]
 
 
 def test_a_record_that_never_settles_is_a_retryable_outage() -> None:
     state = RacyStore(races=1000)
     with pytest.raises(StoreUnavailable):
-        record_attempt(state, "t", {}, {"attempt": 1}, "T")
+        record_attempt(state, "t", TaskRecord(), Attempt(attempt=1), "T")
 
 
 def test_a_branch_with_a_running_task_refuses_other_tasks_until_it_settles() -> None:

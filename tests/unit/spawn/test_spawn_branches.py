@@ -16,12 +16,12 @@ from github_routes import services as routed_services
 from spawn_fixtures import build_context as make_context
 from spawn_fixtures import failure, pull
 
-from functions.spawn.limits import ACTIVE_KEY
 from functions.spawn.stage import Spawner
 from healer.errors import RetryableError
 from healer.events import build_event
 from healer.models import ContextGathered
 from healer.services import Services
+from healer.stores.keys import ACTIVE_KEY
 from healer.vocabulary import EventType, Stage
 
 REPO = "/repos/acme/widgets"

@@ -14,7 +14,6 @@ from cloudevents.http import CloudEvent
 from spawn_fixtures import ContextFactory, alert, failure, pull, verdict
 
 from functions.spawn.launcher import Launched, Launcher, LaunchUnavailable, OutboxLauncher
-from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
 from functions.spawn.stage import Spawner
 from healer.coderun import validate_coderun
 from healer.errors import InvalidInput, StoreUnavailable
@@ -25,6 +24,7 @@ from healer.github.exceptions import GitHubUnavailable
 from healer.github.recorded import RecordedTransport
 from healer.models import ContextGathered
 from healer.services import Services
+from healer.stores.keys import ACTIVE_KEY, BREAKER_KEY
 from healer.stores.memory import MemoryStateStore
 from healer.vocabulary import Action, Category, EventType, FailureType, Stage
 

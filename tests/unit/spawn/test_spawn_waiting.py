@@ -10,11 +10,11 @@ import pytest
 from spawn_fixtures import ContextFactory, failure, verdict
 from test_spawn_stage import CountingLauncher, gathered
 
-from functions.spawn.limits import ACTIVE_KEY, BREAKER_KEY
 from functions.spawn.stage import Spawner
-from functions.spawn.waiting import WAITING_INDEX, lease_key
 from healer.models import ContextGathered
 from healer.services import Services
+from healer.stores.keys import ACTIVE_KEY, BREAKER_KEY, WAITING_INDEX
+from healer.stores.keys import waiting_lease_key as lease_key
 from healer.vocabulary import Action, Category, EventType, FailureType
 
 Make = Callable[..., Services]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,6 +24,9 @@ from cloudevents.http import CloudEvent
 
 from healer import coderun as contract
 from healer.errors import InvalidInput
+from healer.state import clock, persistence
+from healer.state.records import TaskRecord
+from healer.stores.keys import task_key
 from healer.vocabulary import EventType
 from healer_dev.broker.replay import to_cloudevent
 
@@ -41,10 +43,6 @@ AgentOutcome = Literal["succeeded", "failed"]
 
 def _digest(*parts: object, n: int = 40) -> str:
     return hashlib.sha1("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:n]
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def read_outbox(outbox: str | Path, name: str) -> dict[str, Any]:
@@ -118,7 +116,7 @@ def coderun_update(
     namespace = str(metadata.get("namespace") or "default")
     if not name:
         raise InvalidInput("the CodeRun has no metadata.name")
-    now = _now()
+    now = clock.now()
     status = contract.CodeRunStatus(
         phase=phase,
         message=message or None,
@@ -153,7 +151,7 @@ def ci_delivery(
     """A ``workflow_run`` completed delivery (file format) for CI on ``branch``."""
     owner, _, name = repository.partition("/")
     run_id = int(_digest("run", key, n=8), 16) % 900_000_000 + 100_000_000
-    started = _now()
+    started = clock.now()
     return {
         "headers": {
             "X-GitHub-Event": "workflow_run",
@@ -245,8 +243,8 @@ def agent_outcome_events(
         if outcome == "succeeded":
             return finish_events(coderun, "Succeeded", ci="success", secret=secret, pushes=pushes)
         return finish_events(coderun, "Failed")
-    record = state.get_json(f"task:{started.get('task_id')}")
-    branch = str(record.get("branch") or "") if isinstance(record, dict) else ""
+    record = persistence.read(state, task_key(str(started.get("task_id"))), TaskRecord)
+    branch = record.branch if record is not None else ""
     if not branch:
         return []
     conclusion = "success" if outcome == "succeeded" else "failure"
