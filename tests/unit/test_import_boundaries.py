@@ -24,12 +24,9 @@ STAGES = sorted(p.name for p in FUNCTIONS.iterdir() if (p / "main.py").is_file()
 # crossing fails. Delete an entry when its import goes; none may be added.
 _STATE = "the state keys, the slot and waiting-work records in the shared package"
 PENDING: dict[tuple[str, str], str] = {
-    ("functions.completion_check.effects", "functions.spawn.limits"): _STATE,
-    ("functions.completion_check.effects", "functions.spawn.record"): _STATE,
     ("functions.completion_check.release", "functions.spawn.limits"): _STATE,
     ("functions.completion_check.release", "functions.spawn.target"): _STATE,
     ("functions.completion_check.release", "functions.spawn.waiting"): _STATE,
-    ("functions.completion_check.stage", "functions.spawn.record"): _STATE,
 }
 
 
