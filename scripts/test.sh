@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up, then lint, type-check (strict on shared/healer) and run every test tier.
+# Set up, then lint, type-check (strict over shared/, functions/ and tests/) and run every tier.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

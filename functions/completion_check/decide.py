@@ -130,7 +130,8 @@ def finish(
     for entry in attempts_of(record):
         if entry.get("attempt") == attempt:
             entry = dict(entry)
-            agent = entry.get("agent_result") if isinstance(entry.get("agent_result"), dict) else {}
+            agent_result = entry.get("agent_result")
+            agent = agent_result if isinstance(agent_result, dict) else {}
             entry["outcome"] = outcome
             entry["finished_at"] = now
             entry["error"] = "" if outcome == "succeeded" else reason

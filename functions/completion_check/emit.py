@@ -63,7 +63,8 @@ def build(
     if decision.kind == "succeeded":
         agent_result = entry.get("agent_result")
         agent = agent_result if isinstance(agent_result, dict) else {}
-        ci = entry.get("ci") if isinstance(entry.get("ci"), dict) else {}
+        ci_result = entry.get("ci")
+        ci = ci_result if isinstance(ci_result, dict) else {}
         commits = entry.get("commits")
         payload = RemediationSucceeded(
             task_id=task_id,
@@ -104,6 +105,6 @@ def build(
         payload,
         key=(task_id, decision.attempt, decision.kind),
         repository=repository,
-        run_id=record.get("run_id") if isinstance(record.get("run_id"), int | str) else 0,
+        run_id=run if isinstance(run := record.get("run_id"), int | str) else 0,
         attempt=attempt_ext,
     )

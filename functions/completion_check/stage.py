@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from healer.roster import Roster
     from healer.services import Services
 
-Reply = CloudEvent | Skip
+Answer = CloudEvent | Skip  # narrower than healer.runtime.Reply: never a JSON answer or None
 log = logging.getLogger("healer.completion_check")
 ACCEPTED = (EventType.APISERVER_UPDATE, EventType.GITHUB_WEBHOOK, EventType.PING)
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
@@ -58,7 +58,7 @@ class CompletionChecker:
     forward: Callable[[CloudEvent], None] | None = None  # the sweep's extra events
     coderuns: CodeRunReader | None = None  # where CodeRuns are read back (from settings)
 
-    def __call__(self, event: CloudEvent) -> Reply:
+    def __call__(self, event: CloudEvent) -> Answer:
         kind = event["type"]
         if kind == EventType.APISERVER_UPDATE:
             return self.on_coderun(event_data(event))
@@ -76,7 +76,7 @@ class CompletionChecker:
 
     # The two halves.
 
-    def on_coderun(self, obj: Any) -> Reply:
+    def on_coderun(self, obj: Any) -> Answer:
         """Count an update only for a CodeRun that exists where spawn created it, is Healer's,
         is in the phase the update says (when the backend knows), and runs an attempt Healer
         started under that name; anything else is skipped with the reason."""
@@ -141,7 +141,7 @@ class CompletionChecker:
         )
         return report.with_commits(commits)
 
-    def on_webhook(self, data: dict[str, Any]) -> Reply:
+    def on_webhook(self, data: dict[str, Any]) -> Answer:
         report = ci_report(data)
         if isinstance(report, str):
             return Skip(report)
@@ -157,7 +157,8 @@ class CompletionChecker:
         started = str(entry.get("started_at") or "")
         if report.started_at and started and report.started_at < started:
             return Skip(f"{report.kind} {report.ident} started before attempt {attempt}")
-        agent = entry.get("agent_result") if isinstance(entry.get("agent_result"), dict) else {}
+        agent_result = entry.get("agent_result")
+        agent = agent_result if isinstance(agent_result, dict) else {}
         commits = agent.get("commits")
         if isinstance(commits, list) and commits and report.head_sha not in commits:
             return Skip(
@@ -168,7 +169,7 @@ class CompletionChecker:
 
     def record_half(
         self, task_id: str, attempt: int, name: str, report: AgentReport | CIReport
-    ) -> Reply:
+    ) -> Answer:
         if isinstance(report, AgentReport) and report.result == "succeeded":
             _, record = effects.load_record(self.services.state, task_id)
             entry = rules.entry_of(record, attempt) if record is not None else None
@@ -200,7 +201,7 @@ class CompletionChecker:
 
     def settle(
         self, task_id: str, attempt: int, forced: tuple[rules.Outcome, str] | None = None
-    ) -> Reply:
+    ) -> Answer:
         """Decide the attempt if it can be; the event its decision leads to."""
         _, record = effects.load_record(self.services.state, task_id)
         entry = rules.entry_of(record, attempt) if record is not None else None

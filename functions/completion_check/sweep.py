@@ -22,7 +22,7 @@ from functions.completion_check import release
 from healer.runtime import Skip
 
 if TYPE_CHECKING:
-    from functions.completion_check.stage import CompletionChecker, Reply
+    from functions.completion_check.stage import Answer, CompletionChecker
 
 LIMIT = 20
 SWEEP_TTL = 24 * 3600
@@ -77,7 +77,7 @@ class Sweep:
 
         return BrokerEmitter(url)
 
-    def run(self, source: str, ident: str) -> Reply:
+    def run(self, source: str, ident: str) -> Answer:
         state = self.services.state
         minutes = max(1, self.services.settings.attempt_timeout_mins)
         key = f"sweep:{source}:{ident}"
