@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up, then lint, type-check (strict on shared/healer and tools/healer_dev) and run every
-# test tier.
+# Set up, then lint, type-check (strict over shared/, tools/, functions/ and tests/) and run
+# every tier.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -37,7 +37,7 @@ def _readable(name: str, data: dict[str, object]) -> str:
         f"  failing step: {data['failing_step'] or '-'}",
         f"  fingerprint:  {data['fingerprint'] or '-'}",
         "  signals:",
-        *(f"    - {s}" for s in signals if isinstance(signals, list)),
+        *(f"    - {s}" for s in (signals if isinstance(signals, list) else [])),
         "  excerpt:",
         *(f"    {line}" for line in str(data.get("excerpt") or "").splitlines()),
     ]

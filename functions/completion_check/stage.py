@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from healer.roster import Roster
     from healer.services import Services
 
-Reply = CloudEvent | Skip
+Answer = CloudEvent | Skip  # narrower than healer.runtime.Reply: never a JSON answer or None
 Half = Literal["agent_result", "ci"]
 log = logging.getLogger("healer.completion_check")
 ACCEPTED = (EventType.APISERVER_UPDATE, EventType.GITHUB_WEBHOOK, EventType.PING)
@@ -56,7 +56,7 @@ class CompletionChecker:
     forward: Callable[[CloudEvent], None] | None = None  # the sweep's extra events
     coderuns: CodeRunReader | None = None  # where CodeRuns are read back (from settings)
 
-    def __call__(self, event: CloudEvent) -> Reply:
+    def __call__(self, event: CloudEvent) -> Answer:
         kind = event["type"]
         if kind == EventType.APISERVER_UPDATE:
             return self.on_coderun(event_data(event))
@@ -74,7 +74,7 @@ class CompletionChecker:
 
     # The two halves.
 
-    def on_coderun(self, obj: Any) -> Reply:
+    def on_coderun(self, obj: Any) -> Answer:
         """Count an update only for a CodeRun that exists where spawn created it, is Healer's,
         is in the phase the update says (when the backend knows), and runs an attempt Healer
         started under that name; anything else is skipped with the reason."""
@@ -137,7 +137,7 @@ class CompletionChecker:
         )
         return report.with_commits(commits)
 
-    def on_webhook(self, data: dict[str, Any]) -> Reply:
+    def on_webhook(self, data: dict[str, Any]) -> Answer:
         report = ci_report(data)
         if isinstance(report, str):
             return Skip(report)
@@ -163,7 +163,7 @@ class CompletionChecker:
 
     def record_half(
         self, task_id: str, attempt: int, name: Half, report: AgentReport | CIReport
-    ) -> Reply:
+    ) -> Answer:
         if isinstance(report, AgentReport) and report.result == "succeeded":
             record = effects.load_record(self.services.state, task_id)
             entry = record.entry(attempt) if record is not None else None
@@ -195,7 +195,7 @@ class CompletionChecker:
 
     def settle(
         self, task_id: str, attempt: int, forced: tuple[Outcome, str] | None = None
-    ) -> Reply:
+    ) -> Answer:
         """Decide the attempt if it can be; the event its decision leads to."""
         record = effects.load_record(self.services.state, task_id)
         entry = record.entry(attempt) if record is not None else None

@@ -24,7 +24,7 @@ from healer.state.records import Outcome, SweepChoice, TaskRecord, TaskStatus
 from healer.stores.keys import TASK_PREFIX, sweep_key
 
 if TYPE_CHECKING:
-    from functions.completion_check.stage import CompletionChecker, Reply
+    from functions.completion_check.stage import Answer, CompletionChecker
 
 LIMIT = 20
 SWEEP_TTL = 24 * 3600
@@ -67,7 +67,7 @@ class Sweep:
 
         return BrokerEmitter(url)
 
-    def run(self, source: str, ident: str) -> Reply:
+    def run(self, source: str, ident: str) -> Answer:
         state = self.services.state
         minutes = max(1, self.services.settings.attempt_timeout_mins)
         key = sweep_key(source, ident)

@@ -106,7 +106,7 @@ def agent_env(target: Target, agent: str, *, start_sha: str, prompt_cut: bool) -
     return {name: value for name, value in env.items() if value}
 
 
-def annotations(target: Target, *, start_sha: str, prompt_cut: bool) -> dict[str, str]:
+def annotations_of(target: Target, *, start_sha: str, prompt_cut: bool) -> dict[str, str]:
     """Exact values (labels are cut and restricted), for completion-check and for people."""
     out = {
         contract.ANNOTATION_TASK_ID: target.task_id,
@@ -148,7 +148,7 @@ def build_manifest(
             "name": coderun_name(target.task_id, target.attempt),
             "namespace": namespace,
             "labels": labels(target, specialist.key),
-            "annotations": annotations(target, start_sha=start_sha, prompt_cut=cut),
+            "annotations": annotations_of(target, start_sha=start_sha, prompt_cut=cut),
         },
         "spec": {
             "runType": "remediate",

@@ -61,7 +61,10 @@ def make_client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Cli
         for name, value in env.items():
             monkeypatch.setenv(f"HEALER_{name.upper()}", value)
         source = INGEST if target == "ingest" else COMPLETION
-        return create_app(target=target, source=str(source), signature_type="http").test_client()
+        client: FlaskClient = create_app(
+            target=target, source=str(source), signature_type="http"
+        ).test_client()
+        return client
 
     yield build
 
@@ -93,7 +96,7 @@ def same_outcome(via_argo: TestResponse, reference: TestResponse) -> str:
         return "skip"
     ours = from_http(dict(via_argo.headers), via_argo.get_data())
     theirs = from_http(dict(reference.headers), reference.get_data())
-    assert ours.get_attributes() | {"time": ""} == theirs.get_attributes() | {"time": ""}
+    assert {**ours.get_attributes(), "time": ""} == {**theirs.get_attributes(), "time": ""}
     assert ours.get_data() == theirs.get_data()
     return str(ours["type"])
 

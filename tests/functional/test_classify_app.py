@@ -10,6 +10,7 @@ import httpx
 import pytest
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent, from_http
+from event_data import data_of
 from flask.testing import FlaskClient
 from functions_framework import create_app
 
@@ -64,7 +65,8 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
     monkeypatch.setenv("HEALER_BLOB_DIR", str(tmp_path / "blobs"))
     monkeypatch.setenv("HEALER_CONFIG", str(tmp_path / "absent.json"))
     app = create_app(target="classify", source=str(MAIN), signature_type="http")
-    return app.test_client()
+    client: FlaskClient = app.test_client()
+    return client
 
 
 def app_with(services: Services) -> FlaskClient:
@@ -89,7 +91,7 @@ def test_the_deployed_target_classifies_the_example_from_recorded_github(
     reply = from_http(dict(response.headers), response.get_data())
     assert reply["type"] == EventType.FAILURE_CLASSIFIED
     assert reply["source"] == "healer/classify"
-    payload = FailureClassified.model_validate(reply.get_data())
+    payload = FailureClassified.model_validate(data_of(reply))
     assert payload.primary.failure_type is FailureType.RUST_TEST
     assert payload.primary.agent == "rex"
     stored = tmp_path / "blobs" / keys.job_log_key("acme/widgets", 7001, 1, 90001)
@@ -102,7 +104,7 @@ def test_the_deployed_target_classifies_the_example_from_recorded_github(
 
 def test_health_answers_without_a_cloudevent(offline: FlaskClient) -> None:
     response = offline.get("/health/readiness")
-    assert response.status_code == 200 and response.json["function"] == "classify"
+    assert response.status_code == 200 and response.get_json()["function"] == "classify"
 
 
 def test_an_event_of_another_type_is_a_400_naming_the_accepted_types(offline: FlaskClient) -> None:

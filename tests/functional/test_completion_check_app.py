@@ -9,6 +9,7 @@ import pytest
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent, from_http
 from completion_fixtures import agent_done, ci_done, ping, services, start
+from flask import Flask
 from flask.testing import FlaskClient
 from functions_framework import create_app
 
@@ -39,9 +40,8 @@ def framework(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
     """The function exactly as ``functions-framework --target completion_check`` serves it."""
     monkeypatch.setenv("HEALER_BLOB_DIR", str(tmp_path / "blobs"))
     monkeypatch.setenv("HEALER_CONFIG", str(tmp_path / "absent.json"))
-    return create_app(
-        target="completion_check", source=str(MAIN), signature_type="http"
-    ).test_client()
+    app: Flask = create_app(target="completion_check", source=str(MAIN), signature_type="http")
+    return app.test_client()
 
 
 def post(client: FlaskClient, event: CloudEvent, structured: bool = False) -> object:

@@ -11,6 +11,7 @@ import pytest
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent, from_http
 from completion_fixtures import BRANCH, REPO, TASK, agent_done, ping, record, services, start
+from event_data import data_of
 from flask.testing import FlaskClient
 from functions_framework import create_app
 from werkzeug.test import TestResponse
@@ -115,7 +116,7 @@ def test_a_repeated_body_member_cannot_smuggle_a_forged_result(
     """Argo's envelope with a genuinely signed failure followed by a second, forged ``body``:
     the JSON reader keeps the last one, so that is the one the signature must cover."""
     start(svc)
-    genuine = ci(conclusion="failure").get_data()["body"]
+    genuine = data_of(ci(conclusion="failure"))["body"]
     forged = json.loads(json.dumps(genuine))
     forged["workflow_run"]["conclusion"] = "success"
     signed = json.dumps(genuine, separators=(",", ":")).encode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ def outbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "outbox"
 
 
-def rows(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+def rows(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
@@ -31,11 +32,11 @@ def test_an_agent_that_keeps_failing_retries_then_is_exhausted(
     assert main(["replay", FAILURE, "--json", "--agent-outcome", "failed"]) == 0
     hops = rows(capsys)
     started = [h for h in hops if h["reply_type"] == "dev.healer.remediation.started"]
-    assert [h["remediation"]["coderun_name"] for h in started] == [  # type: ignore[index]
+    assert [h["remediation"]["coderun_name"] for h in started] == [
         f"healer-acme-widgets-7001-a{n}" for n in (1, 2, 3)
     ]
-    assert [h["remediation"]["agent"] for h in started] == ["rex", "rex", "atlas"]  # type: ignore[index]
-    checked = [(h["stage"], h["reply_type"]) for h in hops if h["type"].endswith("resource.update")]  # type: ignore[union-attr]
+    assert [h["remediation"]["agent"] for h in started] == ["rex", "rex", "atlas"]
+    checked = [(h["stage"], h["reply_type"]) for h in hops if h["type"].endswith("resource.update")]
     assert checked == [
         ("completion-check", "dev.healer.remediation.retry"),
         ("completion-check", "dev.healer.remediation.retry"),
@@ -162,7 +163,7 @@ def test_with_a_webhook_secret_the_local_ci_result_is_signed_and_still_counts(
     assert main(["replay", FAILURE, "--json", "--agent-outcome", "succeeded"]) == 0
     hops = rows(capsys)
     assert not [h for h in hops if h["status"] == 401]
-    ci = [h for h in hops if h["stage"] == "completion-check" and h["type"].endswith("webhook")]  # type: ignore[union-attr]
+    ci = [h for h in hops if h["stage"] == "completion-check" and h["type"].endswith("webhook")]
     assert ci and all(h["status"] == 202 for h in ci)
     ends = [h["reply_type"] for h in hops if h["stage"] == "completion-check" and h["reply_type"]]
     assert ends == ["dev.healer.remediation.succeeded"]

@@ -15,6 +15,7 @@ import respx
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent, from_http
 from escalate_fixtures import exhausted, failure_context, record_exhausted
+from event_data import data_of
 from flask.testing import FlaskClient
 from functions_framework import create_app
 
@@ -65,7 +66,10 @@ def framework(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
     monkeypatch.setenv("HEALER_BLOB_DIR", str(tmp_path / "blobs"))
     monkeypatch.setenv("HEALER_CONFIG", str(tmp_path / "absent.json"))
     monkeypatch.setenv("HEALER_DISCORD_WEBHOOK_URL", WEBHOOK)
-    return create_app(target="escalate", source=str(MAIN), signature_type="http").test_client()
+    client: FlaskClient = create_app(
+        target="escalate", source=str(MAIN), signature_type="http"
+    ).test_client()
+    return client
 
 
 @pytest.fixture
@@ -94,8 +98,8 @@ def test_exhausted_in_escalated_out_and_discord_told_once(
         event = reply(post(offline, exhausted_event(), structured=structured))
         again = reply(post(offline, exhausted_event(), structured=not structured))
     assert event["type"] == EventType.REMEDIATION_ESCALATED and event["source"] == "healer/escalate"
-    assert again["id"] == event["id"] and again.get_data() == event.get_data()
-    data = event.get_data()
+    assert again["id"] == event["id"] and data_of(again) == data_of(event)
+    data = data_of(event)
     assert data["channels"] == ["discord", "github"] and data["comment_kind"] == "comment"
     assert route.call_count == 1  # the redelivery posted nothing
     sent = json.loads(route.calls[0].request.content)
@@ -111,7 +115,7 @@ def test_discord_down_is_a_503_and_the_retry_posts_only_discord(offline: FlaskCl
         first = post(offline, exhausted_event(pull=False))
         assert first.status_code == 503 and first.content_type == "application/problem+json"
         assert "functional-test-token" not in first.get_data(as_text=True)
-        data = reply(post(offline, exhausted_event(pull=False))).get_data()
+        data = data_of(reply(post(offline, exhausted_event(pull=False))))
     assert route.call_count == 2 and data["channels"] == ["discord", "github"]
     assert data["comment_kind"] == "issue"
 

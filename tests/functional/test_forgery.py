@@ -22,6 +22,7 @@ from cloudevents.http import CloudEvent, from_http
 from completion_fixtures import start
 from contexts import widgets_context
 from escalate_fixtures import Discord, exhausted
+from event_data import data_of
 from flask.testing import FlaskClient
 from functions_framework import create_app
 from github_routes import Routes, client
@@ -107,7 +108,10 @@ def spawn(
     monkeypatch.setenv("HEALER_CONFIG", str(tmp_path / "absent.json"))
     monkeypatch.setenv("HEALER_REPO_ALLOW", "acme/*")
     source = ROOT / "functions" / "spawn" / "main.py"
-    return create_app(target="spawn", source=str(source), signature_type="http").test_client()
+    client: FlaskClient = create_app(
+        target="spawn", source=str(source), signature_type="http"
+    ).test_client()
+    return client
 
 
 def coderuns(outbox: Path) -> list[dict[str, Any]]:
@@ -126,7 +130,7 @@ def test_a_context_for_a_repository_outside_the_allow_list_starts_nothing(
     )
     event = replied(post(spawn, gathered(data, repository="evil/backdoor")))
     assert event["type"] == EventType.REMEDIATION_SKIPPED
-    assert event.get_data()["code"] == "repository"
+    assert data_of(event)["code"] == "repository"
     assert coderuns(outbox) == []
 
 
@@ -145,7 +149,7 @@ def test_the_agent_never_pushes_to_the_default_or_a_protected_branch(
     )
     event = replied(post(spawn, gathered(data)))
     assert event["type"] == EventType.REMEDIATION_STARTED
-    started = event.get_data()
+    started = data_of(event)
     assert (started["branch"], started["base_branch"]) == (FIX_BRANCH, expected_base)
     (coderun,) = coderuns(outbox)
     env = coderun["spec"]["env"]
@@ -176,7 +180,7 @@ def test_a_malformed_identity_is_a_400_and_starts_nothing(
 def test_an_attempt_past_max_attempts_is_skipped(spawn: FlaskClient, outbox: Path) -> None:
     event = replied(post(spawn, gathered(context_data(attempt=4))))
     assert event["type"] == EventType.REMEDIATION_SKIPPED
-    assert event.get_data()["code"] == "max_attempts" and coderuns(outbox) == []
+    assert data_of(event)["code"] == "max_attempts" and coderuns(outbox) == []
 
 
 def exhausted_event(task: str = "acme-widgets-7001") -> CloudEvent:

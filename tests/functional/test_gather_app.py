@@ -110,7 +110,10 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
     monkeypatch.setenv("HEALER_GITHUB_RECORDED_DIR", str(RECORDED))
     monkeypatch.setenv("HEALER_BLOB_DIR", str(tmp_path / "blobs"))
     monkeypatch.setenv("HEALER_CONFIG", str(tmp_path / "absent.json"))
-    return create_app(target="gather", source=str(MAIN), signature_type="http").test_client()
+    client: FlaskClient = create_app(
+        target="gather", source=str(MAIN), signature_type="http"
+    ).test_client()
+    return client
 
 
 def app_with(services: Services) -> FlaskClient:

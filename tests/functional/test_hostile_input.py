@@ -18,6 +18,7 @@ import pytest
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent, from_http
 from completion_fixtures import context
+from event_data import data_of
 from flask.testing import FlaskClient
 from functions_framework import create_app
 from pydantic import ValidationError
@@ -39,7 +40,10 @@ HOSTILE_SHAS = ["a\r\nb", "\ud800", "g" * 40, "3f78", "3f78" * 2000]
 def app(stage: str, tmp: Path) -> FlaskClient:
     source = ROOT / "functions" / stage.replace("-", "_") / "main.py"
     target = stage.replace("-", "_")
-    return create_app(target=target, source=str(source), signature_type="http").test_client()
+    client: FlaskClient = create_app(
+        target=target, source=str(source), signature_type="http"
+    ).test_client()
+    return client
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +183,7 @@ def test_completion_check_answers_a_hostile_ci_result_without_a_5xx(
 ) -> None:
     for branch, sha in ((value, HEAD), ("feature/parser", value)):
         event = ci_event("acme/widgets", "feature/parser", HEAD, "success", key="k")
-        data = event.get_data()
+        data = data_of(event)
         body = json.loads(data) if isinstance(data, (str, bytes)) else data
         body["body"]["workflow_run"]["head_branch"] = branch
         body["body"]["workflow_run"]["head_sha"] = sha

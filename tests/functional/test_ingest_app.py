@@ -36,7 +36,8 @@ Client = Callable[..., FlaskClient]
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((DELIVERIES / f"{name}.json").read_text(encoding="utf-8"))
+    result: dict[str, Any] = json.loads((DELIVERIES / f"{name}.json").read_text(encoding="utf-8"))
+    return result
 
 
 @pytest.fixture
@@ -54,7 +55,8 @@ def make_client(monkeypatch: pytest.MonkeyPatch, blob_dir: Path) -> Iterator[Cli
         for name, value in env.items():
             monkeypatch.setenv(f"HEALER_{name.upper()}", value)
         app = create_app(target="ingest", source=str(SOURCE), signature_type="http")
-        return app.test_client()
+        client: FlaskClient = app.test_client()
+        return client
 
     yield build
 

@@ -142,7 +142,8 @@ def mutated_deliveries(draw: st.DrawFn) -> dict[str, Any]:
     for step in target[:-1]:
         holder = holder[step]
     holder[target[-1]] = draw(json_values)
-    return file
+    result: dict[str, Any] = file
+    return result
 
 
 def wrap(file: dict[str, Any], form: str) -> tuple[dict[str, str], bytes]:

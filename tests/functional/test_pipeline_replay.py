@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cloudevents.http import CloudEvent
+from event_data import data_of
 
 from healer.services import Services
 from healer.settings import Settings
@@ -130,7 +131,7 @@ def test_failures_and_alerts_end_in_a_started_remediation_with_a_coderun(
         "dev.healer.remediation.started",
     )
     assert last.reply is not None
-    data = last.reply.get_data()
+    data = data_of(last.reply)
     assert (data["agent"], data["coderun_name"], data["branch"]) == (agent, coderun, branch)
     manifest = yaml.safe_load((outbox / f"{coderun}.yaml").read_text())
     env = manifest["spec"]["env"]

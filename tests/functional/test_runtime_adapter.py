@@ -17,7 +17,8 @@ SOURCE = Path(__file__).parent / "apps" / "echo_main.py"
 @pytest.fixture(scope="module")
 def client() -> FlaskClient:
     app = create_app(target="echo", source=str(SOURCE), signature_type="http")
-    return app.test_client()
+    client: FlaskClient = app.test_client()
+    return client
 
 
 def event(kind: str, data: object = None) -> CloudEvent:

@@ -13,6 +13,7 @@ import yaml
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent, from_http
 from contexts import widgets_context
+from event_data import data_of
 from flask.testing import FlaskClient
 from functions_framework import create_app
 
@@ -71,7 +72,10 @@ def offline(tmp_path: Path, outbox: Path, monkeypatch: pytest.MonkeyPatch) -> Fl
     monkeypatch.setenv("HEALER_BLOB_DIR", str(tmp_path / "blobs"))
     monkeypatch.setenv("HEALER_CODERUN_OUTBOX", str(outbox))
     monkeypatch.setenv("HEALER_CONFIG", str(tmp_path / "absent.json"))
-    return create_app(target="spawn", source=str(MAIN), signature_type="http").test_client()
+    client: FlaskClient = create_app(
+        target="spawn", source=str(MAIN), signature_type="http"
+    ).test_client()
+    return client
 
 
 def app_with(services: Services) -> FlaskClient:
@@ -92,7 +96,7 @@ def test_a_fix_replies_remediation_started_and_writes_the_coderun(
         "7001",
         "1",
     )
-    data = event.get_data()
+    data = data_of(event)
     assert data["coderun_name"] == "healer-acme-widgets-7001-a1" and data["agent"] == "rex"
     manifest = yaml.safe_load((outbox / "healer-acme-widgets-7001-a1.yaml").read_text())
     assert manifest["spec"]["githubApp"] == "5DLabs-Rex"
@@ -105,14 +109,14 @@ def test_a_redelivery_gets_the_same_event_and_no_second_coderun(
     first = reply(post(offline, gathered(context())))
     (outbox / "healer-acme-widgets-7001-a1.yaml").unlink()  # a second create would rewrite it
     again = reply(post(offline, gathered(context()), structured=True))
-    assert again["id"] == first["id"] and again.get_data() == first.get_data()
+    assert again["id"] == first["id"] and data_of(again) == data_of(first)
     assert list(outbox.glob("*.yaml")) == []
 
 
 def test_ignore_replies_remediation_skipped(offline: FlaskClient, outbox: Path) -> None:
     event = reply(post(offline, gathered(context(Action.IGNORE, FailureType.GENERAL))))
     assert event["type"] == EventType.REMEDIATION_SKIPPED
-    assert event.get_data()["code"] == "ignore" and not outbox.exists()
+    assert data_of(event)["code"] == "ignore" and not outbox.exists()
 
 
 def test_a_bad_payload_is_a_400_problem(offline: FlaskClient) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from cloudevents.http import CloudEvent
 from contexts import widgets_context
+from event_data import data_of
 
 from healer.events import build_event, task_id
 from healer.services import Services
@@ -84,7 +85,7 @@ def tick(ident: str) -> CloudEvent:
 
 
 def replies(hops: list[Hop], kind: EventType) -> list[dict[str, object]]:
-    return [h.reply.get_data() for h in hops if h.reply_type == kind and h.reply is not None]
+    return [data_of(h.reply) for h in hops if h.reply_type == kind and h.reply is not None]
 
 
 def finish(pipeline: Pipeline, services: Services, started: dict[str, object]) -> list[Hop]:

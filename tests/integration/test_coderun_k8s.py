@@ -15,6 +15,7 @@ from cloudevents.http import CloudEvent
 from completion_fixtures import EXAMPLES, TASK, checker, ci_done, push
 from completion_fixtures import context as completion_context
 from contexts import widgets_context
+from event_data import data_of
 from k8s_api import KubeApi
 from kubernetes import client
 
@@ -157,7 +158,7 @@ def test_the_legacy_coderun_is_invalid_even_once_its_unknown_fields_are_dropped(
     with pytest.raises(client.ApiException) as caught:
         raw.create_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, legacy_manifest())
     assert caught.value.status == 422
-    body = json.loads(caught.value.body)
+    body = json.loads(caught.value.body or "")
     assert body["reason"] == "Invalid" and body["details"]["kind"] == "CodeRun"
     causes = {(c["field"], c["reason"]) for c in body["details"]["causes"]}
     assert causes == {
@@ -192,7 +193,7 @@ def test_a_value_outside_an_enum_and_a_wrong_type_are_invalid(
     body["spec"]["env"]["HEALER_ATTEMPT"] = 1
     with pytest.raises(client.ApiException) as caught:
         raw.create_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, body)
-    causes = {c["field"]: c for c in json.loads(caught.value.body)["details"]["causes"]}
+    causes = {c["field"]: c for c in json.loads(caught.value.body or "")["details"]["causes"]}
     assert causes["spec.runType"]["reason"] == "FieldValueNotSupported"
     assert '"remediate"' in causes["spec.runType"]["message"]
     assert causes["spec.env.HEALER_ATTEMPT"]["reason"] == "FieldValueTypeInvalid"
@@ -287,7 +288,7 @@ def test_the_stage_creates_the_coderun_once_and_rolls_back_on_an_outage(
     api.outage = None
     first, again = spawner(event), spawner(event)
     assert first["id"] == again["id"]
-    assert first.get_data()["launched_to"] == f"kubernetes:{NS}/coderuns/{NAME}"
+    assert data_of(first)["launched_to"] == f"kubernetes:{NS}/coderuns/{NAME}"
     stored = api.coderuns.get(NS, NAME)
     validate_coderun(stored)  # what the API server keeps is still the contract's object
     assert stored["metadata"]["labels"]["healer.dev/agent"] == "rex"
@@ -371,7 +372,7 @@ def test_forged_failure_updates_move_neither_the_breaker_nor_the_slots(
     check = checker(services)
     check.coderuns = KubernetesCodeRuns.from_settings(services.settings)
     outside = update(api, NAME, "Failed")
-    outside.get_data()["metadata"]["namespace"] = "elsewhere"
+    data_of(outside)["metadata"]["namespace"] = "elsewhere"
     forged = [
         update(api, "healer-acme-widgets-7001-ghost", "Failed"),  # does not exist
         update(api, "someone-elses-run", "Failed"),  # not Healer's

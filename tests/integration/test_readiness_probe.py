@@ -13,7 +13,7 @@ from functions_framework import create_app
 from k8s_api import KubeApi
 
 if TYPE_CHECKING:
-    from conftest import DisposableRedis
+    from tests.integration.conftest import DisposableRedis
 
 from healer.readiness import PROBE_TTL
 
@@ -33,7 +33,10 @@ def stage_client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Client:
         for name, value in env.items():
             monkeypatch.setenv(f"HEALER_{name.upper()}", value)
         source = ROOT / "functions" / stage / "main.py"
-        return create_app(target=stage, source=str(source), signature_type="http").test_client()
+        client: FlaskClient = create_app(
+            target=stage, source=str(source), signature_type="http"
+        ).test_client()
+        return client
 
     return build
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cloudevents.http import CloudEvent
+from event_data import data_of
 
 from functions.completion_check.stage import CompletionChecker
 from functions.spawn.stage import Spawner
@@ -96,7 +97,7 @@ def start(services: Services, attempt: int = 1, *, started: str = STARTED) -> di
     )
     reply = Spawner(services, clock=lambda: started)(event)
     assert reply["type"] == EventType.REMEDIATION_STARTED
-    data: dict[str, Any] = reply.get_data()
+    data: dict[str, Any] = data_of(reply)
     return data
 
 

@@ -43,7 +43,8 @@ SECRET = "It's a Secret to Everybody"
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((DELIVERIES / f"{name}.json").read_text(encoding="utf-8"))
+    result: dict[str, Any] = json.loads((DELIVERIES / f"{name}.json").read_text(encoding="utf-8"))
+    return result
 
 
 # --- encoding/json --------------------------------------------------------------------------

@@ -22,7 +22,10 @@ CRD_FILE = "coderun.agents.platform.yaml"
 def upstream_crd() -> dict[str, Any]:
     """The platform's CodeRun CRD: ``HEALER_UPSTREAM_CRDS``, else ``<repo>/../shared/crds``, else
     ``/work/shared/crds``; the test skips, saying where it looked, when none holds it."""
-    places = [os.environ.get("HEALER_UPSTREAM_CRDS", ""), ROOT.parent / "shared" / "crds"]
+    places: list[str | Path] = [
+        os.environ.get("HEALER_UPSTREAM_CRDS", ""),
+        ROOT.parent / "shared" / "crds",
+    ]
     places.append("/work/shared/crds")
     tried = []
     for place in places:

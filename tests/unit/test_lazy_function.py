@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import flask
 from werkzeug.test import EnvironBuilder
@@ -11,20 +12,32 @@ from healer.readiness import Readiness
 from healer.runtime import lazy_function
 from healer.settings import Settings
 
+Handler = Callable[[flask.Request], flask.Response]
+
 
 def request(path: str = "/", method: str = "POST") -> flask.Request:
     return flask.Request(EnvironBuilder(path=path, method=method).get_environ())
+
+
+def counting(builds: list[int], body: str = "") -> Callable[[], Handler]:
+    """A handler factory that notes each build."""
+
+    def create() -> Handler:
+        builds.append(1)
+        return lambda request: flask.Response(body)
+
+    return create
 
 
 def test_the_handler_is_built_once_even_under_concurrent_first_requests() -> None:
     builds: list[int] = []
     started = threading.Barrier(8)
 
-    def create() -> object:
+    def create() -> Handler:
         builds.append(1)
         return lambda request: flask.Response(f"built {len(builds)}")
 
-    target = lazy_function("probe", create)  # type: ignore[arg-type]
+    target = lazy_function("probe", create)
     answers: list[bytes] = []
 
     def call() -> None:
@@ -43,7 +56,7 @@ def test_the_handler_is_built_once_even_under_concurrent_first_requests() -> Non
 
 def test_nothing_is_built_until_a_request_arrives() -> None:
     builds: list[int] = []
-    lazy_function("probe", lambda: builds.append(1) or (lambda request: flask.Response()))  # type: ignore[arg-type, func-returns-value]
+    lazy_function("probe", counting(builds))
     assert builds == []
 
 
@@ -52,7 +65,7 @@ def test_probes_are_answered_without_building_the_handler() -> None:
     ready = Readiness(lambda: Settings(state_backend="memory"))
     target = lazy_function(
         "probe",
-        lambda: builds.append(1) or (lambda request: flask.Response("handled")),  # type: ignore[arg-type, func-returns-value]
+        counting(builds, "handled"),
         readiness=ready,
     )
     for path in ("/health", "/health/liveness", "/health/readiness"):

@@ -15,7 +15,7 @@ from healer.vocabulary import FailureType, category_of
 from healer_classifier.engine.excerpt import render
 from healer_classifier.engine.fingerprint import fingerprint
 from healer_classifier.engine.scan import Scanner
-from healer_classifier.engine.scoring import Decision, action_for, context_scores, decide
+from healer_classifier.engine.scoring import Scoring, action_for, context_scores, decide
 from healer_classifier.engine.steps import CONTEXT_AFTER, CONTEXT_BEFORE, Step
 
 __all__ = ["classify_log", "classify_names"]
@@ -65,12 +65,12 @@ def classify_names(
     else:
         winner, confidence = FailureType.GENERAL, 0.05
         signals.append("no name or path suggests a failure type")
-    decision = Decision(winner, action_for(winner, confidence), confidence, None, signals)
+    decision = Scoring(winner, action_for(winner, confidence), confidence, None, signals)
     verdict = _verdict(decision, roster)
     return verdict.model_copy(update={"failing_step": step_name})
 
 
-def _verdict(decision: Decision, roster: Roster | None) -> Verdict:
+def _verdict(decision: Scoring, roster: Roster | None) -> Verdict:
     category = category_of(decision.failure_type)
     agent = (roster or load_roster()).for_category(category).key
     step = decision.step
@@ -92,7 +92,7 @@ def _verdict(decision: Decision, roster: Roster | None) -> Verdict:
     )
 
 
-def _excerpt(step: Step, decision: Decision) -> str:
+def _excerpt(step: Step, decision: Scoring) -> str:
     wanted: set[int] = set(step.tail)
     winner = decision.failure_type
     chosen = [h for h in step.hits if h.type is winner] or step.hits

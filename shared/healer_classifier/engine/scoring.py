@@ -63,7 +63,9 @@ def action_for(failure_type: FailureType, confidence: float) -> Action:
 
 
 @dataclass
-class Decision:
+class Scoring:
+    """What the evidence scored: the winning failure type, its action and confidence."""
+
     failure_type: FailureType
     action: Action
     confidence: float
@@ -152,7 +154,7 @@ def decide(
     job_name: str = "",
     workflow_name: str = "",
     changed_paths: Sequence[str] = (),
-) -> Decision:
+) -> Scoring:
     steps = tracker.steps
     failing = failing_steps(steps)
     blamed = {s.index for s in failing}
@@ -196,7 +198,7 @@ def decide(
     signals.append(step_note)
 
     if tracker.binary:
-        return Decision(
+        return Scoring(
             FailureType.GENERAL,
             Action.UNSURE,
             0.05,
@@ -204,7 +206,7 @@ def decide(
             ["the input is binary data, not a CI log: nothing to classify"],
         )
     if tracker.canceled and log_top < 3.0:
-        return Decision(
+        return Scoring(
             FailureType.INFRA_RUNNER,
             Action.IGNORE,
             0.6,
@@ -212,12 +214,12 @@ def decide(
             [*signals, "the job was canceled; nothing to fix"],
         )
     if tracker.total_lines == 0:
-        return Decision(FailureType.GENERAL, Action.IGNORE, 0.1, None, ["the log is empty"])
+        return Scoring(FailureType.GENERAL, Action.IGNORE, 0.1, None, ["the log is empty"])
 
     ranked = sorted(total.items(), key=lambda kv: kv[1], reverse=True)
     if not ranked or (log_top < MIN_EVIDENCE and ranked[0][1] < MIN_EVIDENCE):
         best = ranked[0][1] if ranked else 0.0
-        return Decision(
+        return Scoring(
             FailureType.GENERAL,
             Action.UNSURE,
             round(min(0.3, 0.1 + best / 10), 2),
@@ -266,7 +268,7 @@ def decide(
     if action is Action.UNSURE:
         signals.append(f"not sure: confidence {conf:.2f} is below {UNSURE_BELOW:g}")
         signals.extend(_runner_ups(ranked, winner))
-    return Decision(winner, action, conf, primary, signals, _key_hits(primary, winner))
+    return Scoring(winner, action, conf, primary, signals, _key_hits(primary, winner))
 
 
 def _runner_ups(ranked: list[tuple[FailureType, float]], winner: FailureType) -> list[str]:

@@ -422,22 +422,29 @@ def test_local_api_server_speaks_the_kubernetes_rest_shapes(api: KubeApi) -> Non
     with client.ApiClient(configuration) as api_client:
         core = client.CoreV1Api(api_client)
         made = core.create_namespaced_config_map(
-            NS, {"metadata": {"name": "demo", "labels": {"app": "x"}}, "data": {"a": "1"}}
+            NS,
+            client.V1ConfigMap(
+                metadata=client.V1ObjectMeta(name="demo", labels={"app": "x"}), data={"a": "1"}
+            ),
         )
+        assert made.metadata is not None
         stale = made.metadata.resource_version
         patched = core.patch_namespaced_config_map("demo", NS, {"data": {"b": "2", "a": None}})
         assert patched.data == {"b": "2"}
-        assert int(patched.metadata.resource_version) > int(stale)
+        assert patched.metadata is not None
+        assert int(patched.metadata.resource_version or 0) > int(stale or 0)
         assert [
-            i.metadata.name
+            i.metadata.name if i.metadata else None
             for i in core.list_namespaced_config_map(NS, label_selector="app=x").items
         ] == ["demo"]
         assert core.list_namespaced_config_map(NS, label_selector="app=y").items == []
 
-        body = {"metadata": {"name": "demo", "resourceVersion": stale}, "data": {}}
+        body = client.V1ConfigMap(
+            metadata=client.V1ObjectMeta(name="demo", resource_version=stale), data={}
+        )
         with pytest.raises(ApiException) as conflict:
             core.replace_namespaced_config_map("demo", NS, body)
-        status = json.loads(conflict.value.body)
+        status = json.loads(conflict.value.body or "")
         assert (conflict.value.status, status["kind"], status["status"], status["reason"]) == (
             409,
             "Status",
@@ -445,11 +452,13 @@ def test_local_api_server_speaks_the_kubernetes_rest_shapes(api: KubeApi) -> Non
             "Conflict",
         )
         with pytest.raises(ApiException) as exists:
-            core.create_namespaced_config_map(NS, {"metadata": {"name": "demo"}})
-        assert json.loads(exists.value.body)["reason"] == "AlreadyExists"
+            core.create_namespaced_config_map(
+                NS, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="demo"))
+            )
+        assert json.loads(exists.value.body or "")["reason"] == "AlreadyExists"
 
         core.delete_namespaced_config_map("demo", NS)
         with pytest.raises(ApiException) as missing:
             core.read_namespaced_config_map("demo", NS)
         assert missing.value.status == 404
-        assert json.loads(missing.value.body)["message"] == 'configmaps "demo" not found'
+        assert json.loads(missing.value.body or "")["message"] == 'configmaps "demo" not found'

@@ -14,7 +14,7 @@ import pytest
 from k8s_api import KubeApi
 
 if TYPE_CHECKING:
-    from conftest import DisposableRedis
+    from tests.integration.conftest import DisposableRedis
 
 from healer.settings import Settings
 from healer.stores.configmap import ConfigMapStateStore

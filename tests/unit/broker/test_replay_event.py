@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from event_data import data_of
 
 from healer.errors import InvalidInput
 from healer_dev.broker.replay import (
@@ -48,7 +49,7 @@ def test_event_attributes_and_argo_envelope() -> None:
     assert event["id"] == "d-1"
     assert event["source"] == "https://github.com/acme/widgets"
     assert event["githubevent"] == "workflow_job"  # what the Sensor's Ce-Githubevent carries
-    data = event.get_data()
+    data = data_of(event)
     assert data["body"] == BODY and data["metadata"] == {}
     assert data["headers"] == {
         "X-Github-Event": ["workflow_job"],
@@ -66,14 +67,14 @@ def test_signature_covers_the_compact_body_when_a_secret_is_set() -> None:
     event = to_cloudevent(DELIVERY, secret="It's a Secret to Everybody")
     compact = json.dumps(BODY, separators=(",", ":")).encode()
     expected = hmac.new(b"It's a Secret to Everybody", compact, hashlib.sha256).hexdigest()
-    assert event.get_data()["headers"]["X-Hub-Signature-256"] == [f"sha256={expected}"]
+    assert data_of(event)["headers"]["X-Hub-Signature-256"] == [f"sha256={expected}"]
 
 
 def test_signature_covers_a_raw_string_body_as_is() -> None:
     raw = '{"zen": "Keep it logically awesome."}'
     event = to_cloudevent({"headers": {"X-GitHub-Delivery": "d"}, "body": raw}, secret="s")
     expected = hmac.new(b"s", raw.encode(), hashlib.sha256).hexdigest()
-    assert event.get_data()["headers"]["X-Hub-Signature-256"] == [f"sha256={expected}"]
+    assert data_of(event)["headers"]["X-Hub-Signature-256"] == [f"sha256={expected}"]
 
 
 def test_missing_delivery_id_is_invalid() -> None:

@@ -25,6 +25,7 @@ from completion_fixtures import (
     services,
     start,
 )
+from event_data import data_of
 
 from healer.errors import InvalidInput
 from healer.github.auth import TokenAuth
@@ -87,7 +88,7 @@ def test_the_stored_labels_count_not_the_ones_in_the_update(tmp_path: Path) -> N
     foreign = _forged(svc, "someone-else", **{"app.kubernetes.io/managed-by": "argo"})
     _write_outbox(svc, foreign)
     claimed = coderun_update(foreign, "Failed")
-    data = claimed.get_data()
+    data = data_of(claimed)
     data["metadata"]["labels"]["app.kubernetes.io/managed-by"] = "healer"  # the update lies
     reply = checker(svc)(CloudEvent(dict(claimed.get_attributes()), data))
     assert "is not Healer's" in _reason(reply)
@@ -135,7 +136,7 @@ def test_five_forged_failures_leave_the_breaker_closed_and_the_slots_alone(
     for obj in (foreign, twin, later):
         _write_outbox(svc, obj)
     ghost = _forged(svc, "healer-acme-widgets-7001-ghost")
-    running = coderun_update(coderun(svc), "Failed").get_data()
+    running = data_of(coderun_update(coderun(svc), "Failed"))
     running["status"]["phase"] = "Running"
     forged = [coderun_update(obj, "Failed") for obj in (foreign, twin, later, ghost)]
     forged.append(CloudEvent(dict(forged[0].get_attributes()), running))
@@ -163,7 +164,7 @@ def test_a_succeeded_run_that_pushed_nothing_fails_the_attempt(tmp_path: Path) -
     start(svc)
     reply = checker(svc)(agent_done(svc, pushed=False))
     assert isinstance(reply, CloudEvent) and reply["type"] == EventType.REMEDIATION_RETRY
-    assert "without pushing a commit" in reply.get_data()["reason"]
+    assert "without pushing a commit" in data_of(reply)["reason"]
     assert record(svc)["attempts"][0]["agent_result"]["commits"] == []
 
 
@@ -180,7 +181,7 @@ def test_commits_come_from_github_and_ci_must_pass_on_the_last(tmp_path: Path) -
     assert isinstance(early, Skip) and "waiting" in early.reason  # CI of an earlier commit
     reply = check(ci_done(sha=last))
     assert isinstance(reply, CloudEvent) and reply["type"] == EventType.REMEDIATION_SUCCEEDED
-    assert reply.get_data()["commits"] == [first, last]
+    assert data_of(reply)["commits"] == [first, last]
 
 
 def test_the_start_commit_bounds_what_counts_as_the_agents(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from completion_fixtures import (
     services,
     start,
 )
+from event_data import data_of
 
 from healer.errors import InvalidInput, StoreUnavailable
 from healer.models import ContextGathered, HistoryEntry
@@ -42,7 +43,7 @@ def test_agent_ok_then_ci_ok_succeeds_and_frees_the_slot(tmp_path: Path) -> None
     assert isinstance(reply, CloudEvent)
     assert reply["type"] == EventType.REMEDIATION_SUCCEEDED
     assert reply["source"] == "healer/completion-check" and reply["subject"] == f"{REPO}#7001"
-    data = reply.get_data()
+    data = data_of(reply)
     assert (data["task_id"], data["attempt"], data["agent"]) == (TASK, 1, "rex")
     assert data["summary"] == "fixed the nested table parser" and data["commits"]
     task = record(svc)
@@ -72,7 +73,7 @@ def test_ci_failing_after_the_agent_succeeded_is_a_failed_attempt(tmp_path: Path
     check(agent_done(svc))
     reply = check(ci_done(conclusion="failure"))
     assert isinstance(reply, CloudEvent) and reply["type"] == EventType.REMEDIATION_RETRY
-    assert "CI concluded failure" in reply.get_data()["reason"]
+    assert "CI concluded failure" in data_of(reply)["reason"]
 
 
 def test_agent_failed_asks_for_attempt_two_with_the_stored_context(tmp_path: Path) -> None:
@@ -81,7 +82,7 @@ def test_agent_failed_asks_for_attempt_two_with_the_stored_context(tmp_path: Pat
     reply = checker(svc)(agent_done(svc, phase="Failed", message="tests still fail"))
     assert isinstance(reply, CloudEvent) and reply["type"] == EventType.REMEDIATION_RETRY
     assert reply["healerattempt"] == "2"
-    data = reply.get_data()
+    data = data_of(reply)
     assert data["attempt"] == 2 and data["next_agent"] == "rex"
     assert "tests still fail" in data["reason"]
     assert ContextGathered.model_validate(data["context"]).task_id == TASK
@@ -101,7 +102,7 @@ def test_the_same_specialist_failing_twice_hands_over_and_spawn_follows(tmp_path
     start(svc, 2)
     reply = check(agent_done(svc, 2, phase="Failed"))
     assert isinstance(reply, CloudEvent)
-    assert reply.get_data()["next_agent"] == "atlas"  # the roster's fallback
+    assert data_of(reply)["next_agent"] == "atlas"  # the roster's fallback
     assert start(svc, 3)["agent"] == "atlas"
 
 
@@ -112,7 +113,7 @@ def test_a_configured_alternate_takes_over(tmp_path: Path) -> None:
     check(agent_done(svc, 1, phase="Failed"))
     start(svc, 2)
     reply = check(agent_done(svc, 2, phase="Failed"))
-    assert isinstance(reply, CloudEvent) and reply.get_data()["next_agent"] == "viper"
+    assert isinstance(reply, CloudEvent) and data_of(reply)["next_agent"] == "viper"
 
 
 def test_the_last_attempt_failing_is_exhausted(tmp_path: Path) -> None:
@@ -123,7 +124,7 @@ def test_the_last_attempt_failing_is_exhausted(tmp_path: Path) -> None:
     start(svc, 2)
     reply = check(agent_done(svc, 2, phase="Failed", message="gave up"))
     assert isinstance(reply, CloudEvent) and reply["type"] == EventType.REMEDIATION_EXHAUSTED
-    data = reply.get_data()
+    data = data_of(reply)
     assert [a["attempt"] for a in data["attempts"]] == [1, 2]
     assert "gave up" in data["last_error"] and data["context"]["task_id"] == TASK
     assert record(svc)["status"] == "exhausted"
@@ -140,7 +141,7 @@ def test_a_redelivery_answers_the_same_event_and_decrements_once(tmp_path: Path)
     first = check(update)
     again = check(update)
     assert isinstance(first, CloudEvent) and isinstance(again, CloudEvent)
-    assert again["id"] == first["id"] and again.get_data() == first.get_data()
+    assert again["id"] == first["id"] and data_of(again) == data_of(first)
     assert svc.state.get(ACTIVE_KEY) == "4"
     start(svc, 2)  # the task moved on: a late copy of attempt 1's update changes nothing
     late = check(update)
@@ -153,7 +154,7 @@ def test_the_agent_succeeding_without_a_commit_fails_the_attempt(tmp_path: Path)
     start(svc)
     reply = checker(svc)(agent_done(svc, pushed=False))
     assert isinstance(reply, CloudEvent) and reply["type"] == EventType.REMEDIATION_RETRY
-    assert "without pushing a commit" in reply.get_data()["reason"]
+    assert "without pushing a commit" in data_of(reply)["reason"]
 
 
 def test_ci_of_another_commit_or_of_an_older_run_is_skipped(tmp_path: Path) -> None:
@@ -200,7 +201,7 @@ def test_coderuns_that_are_not_finished_are_skipped_without_a_read(tmp_path: Pat
     start(svc)
     check = checker(svc)
     event = agent_done(svc)
-    running = event.get_data()
+    running = data_of(event)
     running["status"] = {"phase": "Running"}
     assert "waiting for it to finish" in _skip(check, event, running)
     assert check.coderuns is None  # nothing was read back for a non-terminal phase
@@ -221,7 +222,7 @@ def test_the_sweep_times_out_attempts_running_too_long(tmp_path: Path) -> None:
     check = checker(svc, now="2025-01-02T04:00:00Z")
     reply = check(ping("t2"))
     assert isinstance(reply, CloudEvent) and reply["type"] == EventType.REMEDIATION_RETRY
-    assert "timed out" in reply.get_data()["reason"]
+    assert "timed out" in data_of(reply)["reason"]
     assert record(svc)["attempts"][0]["outcome"] == "timed_out"
     assert svc.state.get(ACTIVE_KEY) == "0"
     again = check(ping("t2"))  # the same tick redelivered: the same answer
@@ -243,7 +244,7 @@ def test_the_sweep_forwards_every_timed_out_attempt_beyond_the_first(tmp_path: P
     check = checker(svc, now="2025-01-02T05:00:00Z")
     check.forward = sent.append
     reply = check(ping())
-    assert isinstance(reply, CloudEvent) and reply.get_data()["context"]["task_id"] == TASK
+    assert isinstance(reply, CloudEvent) and data_of(reply)["context"]["task_id"] == TASK
     # the older attempt answers first (its context is the same stored blob)
     assert [e["type"] for e in sent] == [EventType.REMEDIATION_RETRY]
     assert record(svc)["status"] == "retrying"
@@ -281,7 +282,7 @@ def start_refused(svc: object) -> str:
         attempt=3,
     )
     reply = Spawner(svc)(event)  # type: ignore[arg-type]
-    return str(reply.get_data().get("code"))
+    return str(data_of(reply).get("code"))
 
 
 def test_a_success_resets_the_breaker_count(tmp_path: Path) -> None:
@@ -323,7 +324,7 @@ def test_a_ci_delivery_with_a_malformed_run_id_is_invalid_input(
     svc = services(tmp_path)
     start(svc)
     event = ci_done()
-    data = event.get_data()
+    data = data_of(event)
     data["body"]["workflow_run"]["id"] = bad_id
     with pytest.raises(InvalidInput, match=r"workflow_run\.id must be an integer"):
         checker(svc)(CloudEvent(dict(event.get_attributes()), data))

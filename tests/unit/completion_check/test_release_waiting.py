@@ -6,6 +6,7 @@ from pathlib import Path
 
 from cloudevents.http import CloudEvent
 from completion_fixtures import REPO, agent_done, checker, ci_done, context, ping, services, start
+from event_data import data_of
 
 from functions.completion_check import release
 from functions.spawn.stage import Spawner
@@ -43,7 +44,7 @@ def wait_behind_the_running_one(svc: Services) -> None:
         run_id=7020,
     )
     reply = Spawner(svc, clock=lambda: "2025-01-02T03:05:00Z")(event)
-    assert reply.get_data()["code"] == "concurrency"
+    assert data_of(reply)["code"] == "concurrency"
     assert svc.state.index_range(WAITING_INDEX) == [WAITER]
 
 
@@ -58,7 +59,7 @@ def test_a_freed_slot_goes_to_the_waiting_task_at_once(tmp_path: Path) -> None:
     assert isinstance(reply, CloudEvent) and reply["type"] == EventType.REMEDIATION_SUCCEEDED
     (released,) = sent
     assert released["type"] == EventType.CONTEXT_GATHERED
-    assert released.get_data()["task_id"] == WAITER and released["healerattempt"] == "1"
+    assert data_of(released)["task_id"] == WAITER and released["healerattempt"] == "1"
     assert svc.state.get(lease_key(WAITER, 1)) is not None
     again = check(agent_done(svc))  # the update redelivered: the same decision, no release
     assert isinstance(again, CloudEvent) and again["id"] == reply["id"] and len(sent) == 1
@@ -80,7 +81,7 @@ def test_without_a_forwarder_each_tick_answers_with_one_release(tmp_path: Path) 
     check(ci_done())
     reply = check(ping("t-1"))
     assert isinstance(reply, CloudEvent) and reply["type"] == EventType.CONTEXT_GATHERED
-    assert reply.get_data()["task_id"] == WAITER
+    assert data_of(reply)["task_id"] == WAITER
     again = check(ping("t-1"))  # redelivered tick: the same release, the same event
     assert isinstance(again, CloudEvent) and again["id"] == reply["id"]
     other = check(ping("t-2"))  # another tick: the lease holds, nothing sent twice
@@ -97,7 +98,7 @@ def test_a_refused_release_waits_for_the_next_one(tmp_path: Path) -> None:
     assert isinstance(reply, CloudEvent)
     svc.state.set(BREAKER_KEY, "opened meanwhile", 60)
     refused = Spawner(svc, clock=lambda: "2025-01-02T03:20:00Z")(reply)
-    data = refused.get_data()
+    data = data_of(refused)
     assert data["code"] == "breaker" and data["waiting_since"] == "2025-01-02T03:05:00Z"
     assert isinstance(check(ping("t-2")), Skip)  # the breaker holds it
     svc.state.delete(BREAKER_KEY)

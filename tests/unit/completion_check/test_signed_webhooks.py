@@ -8,6 +8,7 @@ import pytest
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 from completion_fixtures import BRANCH, REPO, ping
+from event_data import data_of
 
 from functions.completion_check.signed import SignedWebhooks
 from healer.errors import InvalidInput, Unauthorized
@@ -73,7 +74,7 @@ def test_a_delivery_signed_with_another_secret_is_refused() -> None:
 
 def test_a_changed_body_no_longer_matches_its_signature() -> None:
     genuine = ci(SECRET, conclusion="failure")
-    data = genuine.get_data()
+    data = data_of(genuine)
     data["body"]["workflow_run"]["conclusion"] = "success"
     forged = CloudEvent(genuine.get_attributes(), data)
     stage = Recording()

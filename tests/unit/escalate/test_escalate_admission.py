@@ -14,6 +14,7 @@ from escalate_fixtures import (
     failure_context,
     github_writes,
 )
+from event_data import data_of
 from github_routes import Routes
 
 from functions.escalate.stage import Escalator
@@ -89,7 +90,7 @@ def test_a_failed_escalation_on_record_may_be_replayed(
     services.state.set_json(KEY, exhausted_record(status="escalation_failed"))
     event = make_escalator().escalate(exhausted())
     assert not isinstance(event, Skip)
-    assert event.get_data()["channels"] == ["discord", "github"]
+    assert data_of(event)["channels"] == ["discord", "github"]
 
 
 def test_after_success_a_redelivery_answers_the_same_and_a_new_claim_is_not_taken(

@@ -14,6 +14,7 @@ from escalate_fixtures import (
     failure_context,
     github_writes,
 )
+from event_data import data_of, emitted
 from github_routes import Routes
 
 from functions.escalate.progress import LEASE_SECONDS, EscalationInProgress, Progress
@@ -41,10 +42,10 @@ def test_a_pr_gets_a_comment_and_discord_a_message(
         "task:acme-widgets-7001",
         {"task_id": "acme-widgets-7001", "status": "exhausted", "created_at": "2026-01-01"},
     )
-    event = make_escalator().escalate(exhausted())
+    event = emitted(make_escalator().escalate(exhausted()))
     assert event["type"] == EventType.REMEDIATION_ESCALATED and event["source"] == "healer/escalate"
     assert event["subject"] == "acme/widgets#7001" and event["healerattempt"] == "3"
-    data = event.get_data()
+    data = data_of(event)
     assert data["channels"] == ["discord", "github"] and data["comment_kind"] == "comment"
     assert data["comment_url"] == "https://github.com/acme/widgets/issues/42#issuecomment-1"
     ((path, body),) = github_writes(routes)
@@ -63,8 +64,8 @@ def test_a_pr_gets_a_comment_and_discord_a_message(
 
 
 def test_the_event_id_is_keyed_on_the_task(make_escalator: Make) -> None:
-    first = make_escalator().escalate(exhausted())
-    again = make_escalator().escalate(exhausted(n=2))
+    first = emitted(make_escalator().escalate(exhausted()))
+    again = emitted(make_escalator().escalate(exhausted(n=2)))
     assert first["id"] == again["id"]
 
 
@@ -72,16 +73,16 @@ def test_a_redelivery_posts_nothing_and_answers_the_same(
     make_escalator: Make, routes: Routes, discord: Discord
 ) -> None:
     escalator = make_escalator()
-    first = escalator.escalate(exhausted())
-    second = escalator.escalate(exhausted())
-    assert second["id"] == first["id"] and second.get_data() == first.get_data()
+    first = emitted(escalator.escalate(exhausted()))
+    second = emitted(escalator.escalate(exhausted()))
+    assert second["id"] == first["id"] and data_of(second) == data_of(first)
     assert len(github_writes(routes)) == 1 and len(discord.posted) == 1
 
 
 def test_without_a_pr_a_labelled_issue_is_opened(
     make_escalator: Make, routes: Routes, services: Services
 ) -> None:
-    data = make_escalator().escalate(exhausted(failure_context(pull=False))).get_data()
+    data = data_of(make_escalator().escalate(exhausted(failure_context(pull=False))))
     ((path, body),) = github_writes(routes)
     assert path == ISSUES and body["labels"] == ["healer"]
     assert body["title"] == "Healer could not fix rust_test in acme/widgets (run 7001)"
@@ -94,13 +95,13 @@ def test_a_pr_that_refuses_comments_gets_an_issue_instead(
     make_escalator: Make, routes: Routes
 ) -> None:
     routes.status(COMMENTS, 403)  # a locked conversation
-    data = make_escalator().escalate(exhausted()).get_data()
+    data = data_of(make_escalator().escalate(exhausted()))
     assert [p for p, _ in github_writes(routes)] == [COMMENTS, ISSUES]
     assert data["comment_kind"] == "issue" and data["channels"] == ["discord", "github"]
 
 
 def test_an_alert_escalates_with_its_own_subject(make_escalator: Make, routes: Routes) -> None:
-    event = make_escalator().escalate(exhausted(alert_context()))
+    event = emitted(make_escalator().escalate(exhausted(alert_context())))
     assert event["subject"] == "acme/widgets#dependabot-3" and event["healerrun"] == "dependabot-3"
     ((path, body),) = github_writes(routes)
     assert path == ISSUES and "alert dependabot-3" in body["title"]
@@ -109,7 +110,7 @@ def test_an_alert_escalates_with_its_own_subject(make_escalator: Make, routes: R
 def test_no_webhook_url_means_discord_is_off_not_failed(
     make_escalator: Make, services: Services
 ) -> None:
-    data = make_escalator(with_discord=False).escalate(exhausted()).get_data()
+    data = data_of(make_escalator(with_discord=False).escalate(exhausted()))
     assert data["channels"] == ["github"] and data["disabled"] == ["discord"]
     assert data["errors"] == {} and task(services)["status"] == "escalated"
 
@@ -126,7 +127,7 @@ def test_a_partial_failure_redoes_only_the_missing_channel(
     assert claim["channels"]["discord"]["status"] == "sent" and claim["lease"] == ""
     assert task(services)["status"] == "exhausted"  # not escalated yet
     del routes.overrides[COMMENTS]
-    data = escalator.escalate(exhausted()).get_data()
+    data = data_of(escalator.escalate(exhausted()))
     assert data["channels"] == ["discord", "github"]
     assert len(discord.posted) == 1  # Discord was not told twice
     # A POST is not retried inside the client (it may have landed): the refused one, then one.
@@ -142,7 +143,7 @@ def test_a_discord_rate_limit_is_answered_as_429_after_github_is_done(
         escalator.escalate(exhausted())
     assert caught.value.status == 429 and caught.value.retry_after == 20
     assert len(github_writes(routes)) == 1  # GitHub went ahead and is kept
-    data = escalator.escalate(exhausted()).get_data()
+    data = data_of(escalator.escalate(exhausted()))
     assert data["channels"] == ["discord", "github"] and len(github_writes(routes)) == 1
 
 
@@ -150,7 +151,7 @@ def test_a_permanent_discord_refusal_still_escalates_on_github(
     make_escalator: Make, discord: Discord, services: Services
 ) -> None:
     discord.answers = [httpx.Response(404, json={"message": "Unknown Webhook"})]
-    data = make_escalator().escalate(exhausted()).get_data()
+    data = data_of(make_escalator().escalate(exhausted()))
     assert data["channels"] == ["github"]
     assert "Unknown Webhook" in data["errors"]["discord"]
     assert task(services)["escalation"]["errors"] == data["errors"]  # type: ignore[index]
@@ -215,15 +216,15 @@ def test_the_task_record_update_survives_a_racing_writer(services: Services) -> 
     state = services.state
     state.set_json("task:t", {"task_id": "t", "status": "exhausted", "attempts": [{"attempt": 1}]})
     real = state.compare_and_set
-    raced = []
+    raced: list[str] = []
 
-    def racing(key: str, expected: str | None, value: str, ttl: int | None = None) -> bool:
+    def racing(key: str, expected: str | None, value: str, ttl_seconds: int | None = None) -> bool:
         if not raced:  # another stage writes between our read and our write
             raced.append(key)
             state.set_json(key, {**json.loads(expected or "{}"), "history_key": "h"})
-        return real(key, expected, value, ttl)
+        return real(key, expected, value, ttl_seconds)
 
-    state.compare_and_set = racing  # type: ignore[method-assign]
+    state.compare_and_set = racing  # type: ignore[method-assign]  # patched to interleave a writer
     from healer.state.records import TaskRecord, TaskStatus
 
     written = update_task(

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cloudevents.http import CloudEvent
+from event_data import data_of, emitted
 from github_routes import Routes, paged, recorded, services
 
 from functions.classify.stage import Classifier
@@ -76,21 +77,19 @@ def classified_event(gatherer: Gatherer, failure: FailureDetected = FAILURE) -> 
 
 def context(event: CloudEvent | Skip) -> ContextGathered:
     assert isinstance(event, CloudEvent) and event["type"] == EventType.CONTEXT_GATHERED
-    return ContextGathered.model_validate(event.get_data())
+    return ContextGathered.model_validate(data_of(event))
 
 
 def test_a_classified_failure_becomes_its_context(gatherer: Gatherer) -> None:
     gatherer.services.state.push(
         "history:"
-        + FailureClassified.model_validate(
-            classified_event(gatherer).get_data()
-        ).primary.fingerprint,
+        + FailureClassified.model_validate(data_of(classified_event(gatherer))).primary.fingerprint,
         HistoryEntry(
             task_id="acme-widgets-6001", agent="rex", outcome="succeeded"
         ).model_dump_json(),
         10,
     )
-    reply = gatherer(classified_event(gatherer))
+    reply = emitted(gatherer(classified_event(gatherer)))
 
     ctx = context(reply)
     assert ctx.task_id == "acme-widgets-7001" and ctx.attempt == 1
@@ -137,7 +136,7 @@ def test_files_beyond_200_are_paginated_into_the_blob_store(
     stored = json.loads(gatherer.services.blobs.get(ctx.changed_files_key))
     assert len(stored) == 450 and stored[449]["additions"] == 449
     assert sum(1 for r in routes.requests if r.url.path == path) == 5
-    assert len(json.dumps(reply.get_data()).encode()) < 128 * 1024
+    assert len(json.dumps(data_of(reply)).encode()) < 128 * 1024
 
 
 def test_a_superseded_failure_emits_nothing_and_records_why(
@@ -327,7 +326,8 @@ def test_configured_memory_and_loki_are_asked_and_fail_soft(routes: Routes, tmp_
 def fork_pull() -> dict[str, object]:
     pull = recorded("repos/acme/widgets/pulls/42.json")
     pull["head"]["repo"] = dict(pull["head"]["repo"], full_name="mallory/widgets", fork=True)
-    return pull
+    result: dict[str, object] = pull
+    return result
 
 
 def test_a_fork_pull_request_found_by_commit_is_not_remediated(

@@ -10,6 +10,7 @@ import pytest
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
 from github_fakes import Router
+from werkzeug.test import TestResponse
 
 from healer.github.client import GitHubClient
 from healer.runtime import Reply, cloudevent_function
@@ -17,7 +18,7 @@ from healer.runtime import Reply, cloudevent_function
 RUN = "https://api.github.com/repos/acme/widgets/actions/runs/7001"
 
 
-def _answer(client: GitHubClient) -> flask.Response:
+def _answer(client: GitHubClient) -> TestResponse:
     def handler(event: CloudEvent) -> Reply:
         client.get_run("acme/widgets", 7001)
         return None
@@ -60,7 +61,7 @@ def test_outage_answers_retryably_with_retry_after(
     response = _answer(make_client())
     assert str(response.status_code) == status
     assert response.headers["Retry-After"] == retry_after
-    assert response.json["status"] == int(status)
+    assert response.get_json()["status"] == int(status)
 
 
 def test_missing_resource_is_a_permanent_answer(

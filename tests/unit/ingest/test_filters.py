@@ -27,12 +27,14 @@ def reason(payload: dict[str, Any], name: str, **settings: Any) -> str | None:
 
 @pytest.fixture
 def job(delivery: Load) -> dict[str, Any]:
-    return delivery("workflow_job-failure")["body"]
+    result: dict[str, Any] = delivery("workflow_job-failure")["body"]
+    return result
 
 
 @pytest.fixture
 def run(delivery: Load) -> dict[str, Any]:
-    return delivery("workflow_run-failure")["body"]
+    result: dict[str, Any] = delivery("workflow_run-failure")["body"]
+    return result
 
 
 def test_a_plain_failure_passes_every_filter(job: dict[str, Any], run: dict[str, Any]) -> None:

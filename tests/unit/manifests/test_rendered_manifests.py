@@ -129,7 +129,8 @@ def of_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
 
 def container(service: dict[str, Any]) -> dict[str, Any]:
     (only,) = service["spec"]["template"]["spec"]["containers"]
-    return only
+    result: dict[str, Any] = only
+    return result
 
 
 def env_of(service: dict[str, Any]) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from cloudevents.http import CloudEvent
+from event_data import data_of
 from github_routes import Routes, recorded
 from github_routes import services as routed_services
 from spawn_fixtures import build_context as make_context
@@ -51,7 +52,7 @@ def make(routes: Routes, tmp_path: Path, **settings: Any) -> Services:
 def started(services: Services, context: ContextGathered) -> dict[str, Any]:
     reply = Spawner(services)(gathered(context))
     assert reply["type"] == EventType.REMEDIATION_STARTED
-    data: dict[str, Any] = reply.get_data()
+    data: dict[str, Any] = data_of(reply)
     return data
 
 

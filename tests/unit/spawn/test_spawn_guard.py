@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from cloudevents.http import CloudEvent
+from event_data import data_of
 from spawn_fixtures import ContextFactory, alert, failure, pull, verdict
 
 from functions.spawn.stage import Spawner
@@ -50,7 +51,7 @@ def outbox(tmp_path: Path) -> Path:
 
 def skipped(reply: CloudEvent) -> dict[str, Any]:
     assert reply["type"] == EventType.REMEDIATION_SKIPPED
-    data: dict[str, Any] = reply.get_data()
+    data: dict[str, Any] = data_of(reply)
     return data
 
 

@@ -5,15 +5,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import yaml
 from cloudevents.http import CloudEvent
-from spawn_fixtures import ContextFactory, alert, failure, pull, verdict
+from event_data import data_of
+from spawn_fixtures import (
+    ContextFactory,
+    CountingLauncher,
+    alert,
+    failure,
+    gathered,
+    pull,
+    verdict,
+)
 
-from functions.spawn.launcher import Launched, Launcher, LaunchUnavailable, OutboxLauncher
+from functions.spawn.launcher import LaunchUnavailable
 from functions.spawn.stage import Spawner
 from healer.coderun import validate_coderun
 from healer.errors import InvalidInput, StoreUnavailable
@@ -32,34 +40,6 @@ Make = Callable[..., Services]
 HEAD = "3f786850e387550fdab836ed7e6dc881de23001b"  # feature/parser's recorded head
 
 
-def gathered(context: ContextGathered) -> CloudEvent:
-    return build_event(
-        EventType.CONTEXT_GATHERED,
-        Stage.GATHER,
-        context,
-        key=(context.task_id, context.attempt),
-        repository="acme/widgets",
-        run_id=7001,
-        attempt=context.attempt,
-    )
-
-
-class CountingLauncher(Launcher):
-    """The outbox, counting creates; ``fail`` makes the next launches raise."""
-
-    def __init__(self, directory: Path) -> None:
-        self.outbox = OutboxLauncher(directory)
-        self.created = 0
-        self.fail: Exception | None = None
-
-    def launch(self, manifest: dict[str, Any]) -> Launched:
-        if self.fail is not None:
-            raise self.fail
-        launched = self.outbox.launch(manifest)
-        self.created += launched.created
-        return launched
-
-
 @pytest.fixture
 def launcher(tmp_path: Path) -> CountingLauncher:
     return CountingLauncher(tmp_path / "outbox")
@@ -75,7 +55,7 @@ def test_fix_creates_a_coderun_stores_the_prompt_and_records_the_attempt(
     )
     assert reply["type"] == EventType.REMEDIATION_STARTED
     assert reply["source"] == "healer/spawn" and reply["subject"] == "acme/widgets#7001"
-    data = reply.get_data()
+    data = data_of(reply)
     assert (data["agent"], data["action"], data["coderun_name"]) == (
         "rex",
         "fix",
@@ -120,7 +100,7 @@ def test_a_redelivery_answers_the_same_event_and_starts_nothing(
     event = gathered(make_context())
     first, again = spawner(event), spawner(event)
     assert (again["id"], again["type"]) == (first["id"], first["type"])
-    assert again.get_data() == first.get_data()
+    assert data_of(again) == data_of(first)
     assert launcher.created == 1 and services.state.get(ACTIVE_KEY) == "1"
 
 
@@ -144,7 +124,7 @@ def test_rerun_asks_github_and_starts_no_agent(
     services = make_services()
     network = verdict(FailureType.INFRA_NETWORK, Action.RERUN, "bolt", Category.INFRA)
     reply = Spawner(services, launcher=launcher)(gathered(make_context(primary=network)))
-    data = reply.get_data()
+    data = data_of(reply)
     assert reply["type"] == EventType.REMEDIATION_STARTED
     assert (data["action"], data["coderun_name"], data["prompt_key"]) == ("rerun", "", "")
     assert [(w.method, w.path) for w in transport.writes] == [
@@ -165,7 +145,7 @@ def test_ignore_is_skipped_with_the_reason(
     quiet = verdict(FailureType.GENERAL, Action.IGNORE, "atlas", Category.GENERAL)
     reply = Spawner(services, launcher=launcher)(gathered(make_context(primary=quiet)))
     assert reply["type"] == EventType.REMEDIATION_SKIPPED
-    assert reply.get_data()["code"] == "ignore" and "general" in reply.get_data()["reason"]
+    assert data_of(reply)["code"] == "ignore" and "general" in data_of(reply)["reason"]
     assert launcher.created == 0 and services.state.keys("") == []
 
 
@@ -178,7 +158,7 @@ def test_a_verdict_below_min_confidence_starts_no_agent(
     thin = thin.model_copy(update={"confidence": 0.1})
     reply = Spawner(services, launcher=launcher)(gathered(make_context(primary=thin)))
     assert reply["type"] == EventType.REMEDIATION_SKIPPED
-    assert reply.get_data()["code"] == "unsure" and "0.1" in reply.get_data()["reason"]
+    assert data_of(reply)["code"] == "unsure" and "0.1" in data_of(reply)["reason"]
     assert launcher.created == 0 and services.state.keys("") == []
 
 
@@ -190,7 +170,7 @@ def test_an_unsure_verdict_is_fixed_when_min_confidence_allows_it(
     thin = thin.model_copy(update={"confidence": 0.1})
     reply = Spawner(services, launcher=launcher)(gathered(make_context(primary=thin)))
     assert reply["type"] == EventType.REMEDIATION_STARTED
-    assert reply.get_data()["action"] == "fix" and launcher.created == 1
+    assert data_of(reply)["action"] == "fix" and launcher.created == 1
 
 
 def test_an_attempt_past_max_attempts_is_skipped(
@@ -200,7 +180,7 @@ def test_an_attempt_past_max_attempts_is_skipped(
         gathered(make_context(attempt=3))
     )
     assert reply["type"] == EventType.REMEDIATION_SKIPPED
-    assert reply.get_data()["code"] == "max_attempts" and launcher.created == 0
+    assert data_of(reply)["code"] == "max_attempts" and launcher.created == 0
 
 
 def test_the_concurrency_limit_skips_and_gives_everything_back(
@@ -214,7 +194,7 @@ def test_the_concurrency_limit_skips_and_gives_everything_back(
     )
     reply = spawner(gathered(other))
     assert reply["type"] == EventType.REMEDIATION_SKIPPED
-    assert reply.get_data()["code"] == "concurrency"
+    assert data_of(reply)["code"] == "concurrency"
     assert services.state.get(ACTIVE_KEY) == "1" and launcher.created == 1
     assert services.state.get("dedup:spawn:acme-widgets-7009:1") is None
     assert services.state.get("window:acme/widgets:b2") is None
@@ -229,18 +209,18 @@ def test_another_task_on_the_same_branch_within_the_window_is_skipped(
     later = make_context(detected=failure(run_id=7010), task_id="acme-widgets-7010")
     reply = spawner(gathered(later))
     assert reply["type"] == EventType.REMEDIATION_SKIPPED
-    data = reply.get_data()
+    data = data_of(reply)
     assert data["code"] == "busy" and "acme-widgets-7001" in data["reason"]
     # Once the first task has settled, the window still holds the branch for a while.
     record = json.loads(services.state.get("task:acme-widgets-7001") or "")
     services.state.set("task:acme-widgets-7001", json.dumps({**record, "status": "succeeded"}))
     again = make_context(detected=failure(run_id=7011), task_id="acme-widgets-7011")
-    data = spawner(gathered(again)).get_data()
+    data = data_of(spawner(gathered(again)))
     assert data["code"] == "window" and "acme-widgets-7001" in data["reason"]
     services.state.set("task:acme-widgets-7001", json.dumps(record))
     retry = spawner(gathered(make_context(attempt=2)))  # the same task's next attempt passes
     assert retry["type"] == EventType.REMEDIATION_STARTED
-    assert retry.get_data()["coderun_name"] == "healer-acme-widgets-7001-a2"
+    assert data_of(retry)["coderun_name"] == "healer-acme-widgets-7001-a2"
     record = json.loads(services.state.get("task:acme-widgets-7001") or "")
     assert [a["attempt"] for a in record["attempts"]] == [1, 2]
 
@@ -251,7 +231,7 @@ def test_an_open_breaker_skips(
     services = make_services()
     services.state.set(BREAKER_KEY, "too many failures", 60)
     reply = Spawner(services, launcher=launcher)(gathered(make_context()))
-    assert reply.get_data()["code"] == "breaker" and launcher.created == 0
+    assert data_of(reply)["code"] == "breaker" and launcher.created == 0
     assert services.state.get("dedup:spawn:acme-widgets-7001:1") is None
 
 
@@ -275,7 +255,7 @@ def test_a_branch_the_agent_will_create_starts_at_its_base_branchs_head(
 ) -> None:
     services = make_services()
     context = make_context(detected=failure(head_branch="main"))  # → healer/<task>
-    data = Spawner(services, launcher=launcher)(gathered(context)).get_data()
+    data = data_of(Spawner(services, launcher=launcher)(gathered(context)))
     assert data["branch"] == "healer/acme-widgets-7001"
     manifest = yaml.safe_load(Path(data["launched_to"]).read_text())
     main_head = "b6589fc6ab0dc82cf12099d1c2d40ab994e8410c"
@@ -290,7 +270,7 @@ def test_without_either_branch_on_github_there_is_no_start_commit(
 ) -> None:
     services = make_services()
     context = make_context(detected=failure(head_branch="topic/x", default_branch="trunk"))
-    data = Spawner(services, launcher=launcher)(gathered(context)).get_data()
+    data = data_of(Spawner(services, launcher=launcher)(gathered(context)))
     manifest = yaml.safe_load(Path(data["launched_to"]).read_text())
     assert "HEALER_START_SHA" not in manifest["spec"]["env"]
     record = json.loads(services.state.get("task:acme-widgets-7001") or "")
@@ -343,7 +323,7 @@ def test_alert_starts_the_security_specialist_on_a_new_branch(
         run_id="dependabot-3",
     )
     reply = Spawner(make_services(), launcher=launcher)(event)
-    data = reply.get_data()
+    data = data_of(reply)
     assert reply["subject"] == "acme/widgets#dependabot-3" and data["run_id"] == 0
     assert (data["agent"], data["branch"]) == ("cipher", "healer/acme-widgets-dependabot-3")
     assert data["prompt_key"] == "repos/acme/widgets/runs/dependabot-3/attempt-1/prompt-1.md"
@@ -354,7 +334,7 @@ def test_an_unknown_agent_falls_back_to_the_roster_fallback(
 ) -> None:
     odd = verdict().model_copy(update={"agent": "nobody"})
     reply = Spawner(make_services(), launcher=launcher)(gathered(make_context(primary=odd)))
-    assert reply.get_data()["agent"] == "atlas"
+    assert data_of(reply)["agent"] == "atlas"
 
 
 def test_a_retry_starts_the_specialist_completion_check_planned(
@@ -365,8 +345,8 @@ def test_a_retry_starts_the_specialist_completion_check_planned(
     services.state.set_json("task:acme-widgets-7001", plan)
     second = Spawner(services, launcher=launcher)(gathered(make_context(attempt=2)))
     third = Spawner(services, launcher=launcher)(gathered(make_context(attempt=3)))
-    assert second.get_data()["agent"] == "rex"  # planned for another attempt: the verdict's
-    assert third.get_data()["agent"] == "atlas"
+    assert data_of(second)["agent"] == "rex"  # planned for another attempt: the verdict's
+    assert data_of(third)["agent"] == "atlas"
 
 
 def test_bad_payloads_and_other_types_are_rejected(

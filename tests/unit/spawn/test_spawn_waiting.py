@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from spawn_fixtures import ContextFactory, failure, verdict
-from test_spawn_stage import CountingLauncher, gathered
+from event_data import data_of
+from spawn_fixtures import ContextFactory, CountingLauncher, failure, gathered, verdict
 
 from functions.spawn.stage import Spawner
 from healer.models import ContextGathered
@@ -45,7 +45,7 @@ def test_a_full_house_keeps_the_task_waiting_once_however_often_it_is_refused(
 
     reply = spawner(gathered(other))
     assert reply["type"] == EventType.REMEDIATION_SKIPPED
-    data = reply.get_data()
+    data = data_of(reply)
     assert (data["code"], data["waiting_since"]) == ("concurrency", "2025-01-02T03:01:00Z")
     task = record(services)
     assert task["status"] == "waiting" and "attempts" not in task
@@ -61,13 +61,13 @@ def test_a_full_house_keeps_the_task_waiting_once_however_often_it_is_refused(
     }
     stored = ContextGathered.model_validate_json(
         services.blobs.get(str(task["waiting"]["context_key"]))
-    )  # type: ignore[index]
+    )
     assert stored == other  # what a release sends back
     assert services.state.get(lease_key(TASK, 1)) is None  # the next release may send it
     assert services.state.keys("dedup:spawn:acme-widgets-7009") == []
 
     now[0] = "2025-01-02T03:02:00Z"
-    again = spawner(gathered(other)).get_data()  # redelivered, a minute later
+    again = data_of(spawner(gathered(other)))  # redelivered, a minute later
     assert again["waiting_since"] == "2025-01-02T03:01:00Z"
     assert record(services) == task  # unchanged: not even updated_at moved
     assert services.state.index_range(WAITING_INDEX) == [TASK]
@@ -81,7 +81,7 @@ def test_starting_a_waiting_task_takes_it_out_of_line(
     services.state.set(BREAKER_KEY, "too many failures", 60)
     spawner = Spawner(services, launcher=launcher, clock=lambda: "2025-01-02T03:00:00Z")
     context = make_context()
-    assert spawner(gathered(context)).get_data()["code"] == "breaker"
+    assert data_of(spawner(gathered(context)))["code"] == "breaker"
     assert record(services, "acme-widgets-7001")["status"] == "waiting"
     services.state.delete(BREAKER_KEY)
     services.state.claim(lease_key("acme-widgets-7001", 1), "a release", 900)
@@ -107,7 +107,7 @@ def test_a_held_branch_keeps_the_task_waiting(
         first = record(services, "acme-widgets-7001")
         services.state.set("task:acme-widgets-7001", json.dumps({**first, "status": "succeeded"}))
     later = make_context(detected=failure(run_id=7010), task_id="acme-widgets-7010")
-    data = spawner(gathered(later)).get_data()
+    data = data_of(spawner(gathered(later)))
     assert data["code"] == code and data["waiting_since"]
     waiting = record(services, "acme-widgets-7010")["waiting"]
     assert isinstance(waiting, dict) and waiting["branch"] == "feature/parser"
@@ -125,7 +125,7 @@ def test_refusals_that_do_not_lift_stay_plain_skips(
         (closed, make_context(), "repository"),
     ]
     for services, context, code in cases:
-        data = Spawner(services, launcher=launcher)(gathered(context)).get_data()
+        data = data_of(Spawner(services, launcher=launcher)(gathered(context)))
         assert (data["code"], data["waiting_since"]) == (code, "")
         assert services.state.keys("task:") == []
         assert services.state.index_range(WAITING_INDEX) == []

@@ -56,12 +56,12 @@ def test_unreachable_redis_is_store_unavailable(
     error: BaseException, operation: Callable[[RedisStateStore], object]
 ) -> None:
     with pytest.raises(StoreUnavailable) as caught:
-        operation(RedisStateStore(Failing(error)))  # type: ignore[arg-type]
+        operation(RedisStateStore(Failing(error)))
     assert caught.value.__cause__ is error
 
 
 def test_command_errors_are_not_outages() -> None:
-    store = RedisStateStore(Failing(rex.ResponseError("WRONGTYPE")))  # type: ignore[arg-type]
+    store = RedisStateStore(Failing(rex.ResponseError("WRONGTYPE")))
     with pytest.raises(rex.ResponseError):
         store.get("k")
 

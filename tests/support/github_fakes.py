@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-RECORDED = Path(__file__).parent / "recorded"
+RECORDED = Path(__file__).resolve().parents[1] / "unit" / "github" / "recorded"
 TOKEN = "ghp_unit0test0token0never0logged0000000000"
 
 Answer = httpx.Response | Callable[[httpx.Request], httpx.Response] | Exception

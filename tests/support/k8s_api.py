@@ -103,7 +103,10 @@ class ConfigMapRegistry:
     def _stamp(self, obj: dict[str, Any]) -> dict[str, Any]:
         self.revision += 1
         obj["metadata"]["resourceVersion"] = str(self.revision)
-        return json.loads(json.dumps(obj))  # hand out copies, never the stored object
+        result: dict[str, Any] = json.loads(
+            json.dumps(obj)
+        )  # hand out copies, never the stored object
+        return result
 
     @staticmethod
     def _validate(obj: dict[str, Any], name: str) -> None:
@@ -135,7 +138,8 @@ class ConfigMapRegistry:
             obj = self.objects.get((ns, name))
             if obj is None:
                 raise ApiError(404, "NotFound", f'configmaps "{name}" not found', name)
-            return json.loads(json.dumps(obj))
+            result: dict[str, Any] = json.loads(json.dumps(obj))
+            return result
 
     def list(self, ns: str, selector: dict[str, str]) -> dict[str, Any]:
         with self.lock:
@@ -306,7 +310,8 @@ class CustomObjectRegistry:
             self.revision += 1
             candidate["metadata"] = {**current["metadata"], "resourceVersion": str(self.revision)}
             self.objects[(ns, name)] = candidate
-            return json.loads(json.dumps(candidate))
+            result: dict[str, Any] = json.loads(json.dumps(candidate))
+            return result
 
     def get(self, ns: str, name: str) -> dict[str, Any]:
         with self.lock:
@@ -314,7 +319,8 @@ class CustomObjectRegistry:
             if obj is None:
                 message = f'coderuns.agents.platform "{name}" not found'
                 raise ApiError(404, "NotFound", message, name)
-            return json.loads(json.dumps(obj))
+            result: dict[str, Any] = json.loads(json.dumps(obj))
+            return result
 
     def list(self, ns: str) -> dict[str, Any]:
         with self.lock:
@@ -434,7 +440,8 @@ def _handler_for(api: KubeApi) -> type[BaseHTTPRequestHandler]:
                         "ServiceUnavailable",
                         "the server is currently unable to handle the request",
                     )
-                ns = (item or collection).group(1) if (item or collection) else ""
+                found = item or collection
+                ns = found.group(1) if found else ""
                 if verb in api.forbidden_verbs:
                     target = f'configmaps "{item.group(2)}"' if item else '"configmaps"'
                     raise ApiError(
@@ -483,7 +490,7 @@ def _handler_for(api: KubeApi) -> type[BaseHTTPRequestHandler]:
             item = status_item or _CR_ITEM.match(path)
             collection = _CR_COLLECTION.match(path)
             verb = ("get" if item else "list") if method == "GET" else _VERBS[method]
-            body = self._body() if method in {"POST", "PUT", "PATCH"} else None
+            body: Any = self._body() if method in {"POST", "PUT", "PATCH"} else None
             api.coderun_requests[verb] += 1
             if api.outage == "drop":
                 self.close_connection = True

@@ -6,6 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cloudevents.http import CloudEvent
+
+from functions.spawn.launcher import Launched, Launcher, OutboxLauncher
+from healer.events import build_event
 from healer.models import (
     AlertDetected,
     ContextGathered,
@@ -14,9 +18,9 @@ from healer.models import (
     PullRequestInfo,
     Verdict,
 )
-from healer.vocabulary import Action, AlertKind, Category, FailureType
+from healer.vocabulary import Action, AlertKind, Category, EventType, FailureType, Stage
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 RECORDED = ROOT / "examples" / "github"
 
 ContextFactory = Callable[..., ContextGathered]
@@ -99,3 +103,31 @@ def build_context(
         task_id=task_id or default_task,
         pull_request=pull_request,
     )
+
+
+def gathered(context: ContextGathered) -> CloudEvent:
+    return build_event(
+        EventType.CONTEXT_GATHERED,
+        Stage.GATHER,
+        context,
+        key=(context.task_id, context.attempt),
+        repository="acme/widgets",
+        run_id=7001,
+        attempt=context.attempt,
+    )
+
+
+class CountingLauncher(Launcher):
+    """The outbox, counting creates; ``fail`` makes the next launches raise."""
+
+    def __init__(self, directory: Path) -> None:
+        self.outbox = OutboxLauncher(directory)
+        self.created = 0
+        self.fail: Exception | None = None
+
+    def launch(self, manifest: dict[str, Any]) -> Launched:
+        if self.fail is not None:
+            raise self.fail
+        launched = self.outbox.launch(manifest)
+        self.created += launched.created
+        return launched
