@@ -1,8 +1,8 @@
 """The evidence table, as data: which output lines speak for which failure type, and how loudly.
 
 The rules themselves live by domain in ``rules_code``, ``rules_ops``, ``rules_repo``,
-``rules_reports``, ``rules_infra`` and ``rules_general``; this module joins them and derives
-the prefilter's needles.
+``rules_reports``, ``rules_scanners``, ``rules_infra`` and ``rules_general``; this module joins
+them and derives the prefilter's needles.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from healer_classifier.engine.rules_infra import INFRA_RULES
 from healer_classifier.engine.rules_ops import OPS_RULES
 from healer_classifier.engine.rules_repo import REPO_RULES
 from healer_classifier.engine.rules_reports import REPORT_RULES
+from healer_classifier.engine.rules_scanners import SCANNER_RULES
 
 __all__ = ["CANCEL_MARKERS", "NAME_RULES", "NEEDLES", "PATH_RULES", "RULES", "Rule"]
 
@@ -23,6 +24,7 @@ RULES: tuple[Rule, ...] = (
     *OPS_RULES,
     *REPO_RULES,
     *REPORT_RULES,
+    *SCANNER_RULES,
     *INFRA_RULES,
     *GENERAL_RULES,
 )

@@ -41,6 +41,7 @@ RUNNER_RULES: tuple[Rule, ...] = (
         r"npm|yarn|pnpm|python\d*|pytest|java|gradle|cc1plus|cc1|ld)\b",
     ),
     _r(R, 4.0, "terminated with signal 9", KILLED),
+    _r(R, 4.0, "*** Signal 9", KILLED, r"^\*\*\* (?:\[[^\]]*\] )?Signal 9\b"),  # BSD make
     _r(
         R, 4.5, "Killed signal terminated program", KILLED
     ),  # gcc: cc1plus killed  # collect2: ld terminated with signal 9

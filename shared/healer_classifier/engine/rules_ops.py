@@ -13,6 +13,8 @@ OPS_RULES: tuple[Rule, ...] = (
     _r(T.DOCKER_BUILD, 4.0, "ERROR [", "BuildKit step failed", r"ERROR \[(?:[\w.-]+ )?\d+/\d+\]"),
     _r(T.DOCKER_BUILD, 2.0, "ERROR [internal]", "BuildKit internal step failed"),
     _r(T.DOCKER_BUILD, 3.5, "failed to solve", "BuildKit failed to solve"),
+    # BuildKit quotes the Dockerfile around a failed instruction, marking its lines `>>>`.
+    _r(T.DOCKER_BUILD, 3.0, " | >>> ", "BuildKit Dockerfile excerpt", r"^\s*\d+ \| >>> \S"),
     _r(T.DOCKER_BUILD, 3.0, "failed to compute cache key", "BuildKit cache key"),
     _r(T.DOCKER_BUILD, 3.0, "did not complete successfully: exit code", "BuildKit RUN failed"),
     _r(T.DOCKER_BUILD, 2.0, "Dockerfile", "Dockerfile location", r"Dockerfile[\w.-]*:\d+"),

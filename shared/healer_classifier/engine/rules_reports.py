@@ -15,7 +15,7 @@ from healer_classifier.engine.rule import Rule
 from healer_classifier.engine.rule import rule as _r
 
 _Q = r"\s*:\s*"  # the `: ` between a JSON key and its value, however spaced
-_DENY_CODES = (  # cargo-deny's bans, licenses and sources findings (its diagnostic codes)
+DENY_CODES = (  # cargo-deny's bans, licenses and sources findings (its diagnostic codes)
     r"banned|not-allowed|duplicate|wildcard|unmatched-skip|unnecessary-skip|allowed-by-wrapper|"
     r"unmatched-wrapper|unmatched-skip-root|build-script-not-allowed|exact-features-mismatch|"
     r"feature-not-explicitly-allowed|feature-banned|unknown-feature|default-feature-enabled|"
@@ -27,7 +27,7 @@ _DENY_CODES = (  # cargo-deny's bans, licenses and sources findings (its diagnos
     r"missing-clarification-file|empty-license-field|no-license-field|gather-failure|"
     r"git-source-underspecified|source-not-allowed|unmatched-source|unmatched-organization"
 )
-_DENY_ADVISORY_CODES = r"vulnerability|unmaintained|unsound|yanked"
+DENY_ADVISORY_CODES = r"vulnerability|unmaintained|unsound|yanked"
 
 AUDIT_REPORT_RULES: tuple[Rule, ...] = (
     _r(T.SECURITY_AUDIT, 3.5, '"auditReportVersion"', "npm audit JSON"),
@@ -165,16 +165,20 @@ SARIF_TOOL_RULES: tuple[Rule, ...] = tuple(
         (T.FRONTEND_LINT, "eslint", r"eslint\.org"),
         (T.SECURITY_CODE_SCAN, "a code scanner", r"semgrep|bandit|codeql|gosec|brakeman"),
         (T.SECURITY_AUDIT, "a vulnerability scanner", r"aquasecurity|grype|osv-scanner|snyk"),
-        (T.SECURITY_SECRET, "a secret scanner", r"gitleaks|trufflehog|detect-secrets"),
-        (T.INFRA_IAC, "an IaC checker", r"tflint|checkov|tfsec"),
+        (
+            T.SECURITY_SECRET,
+            "a secret scanner",
+            r"gitleaks|trufflehog|detect-secrets|noseyparker|ggshield|gitguardian|secretlint",
+        ),
+        (T.INFRA_IAC, "an IaC checker", r"tflint|checkov|tfsec|kics|terrascan|cfn-lint"),
         (T.K8S_MANIFEST, "a Kubernetes linter", r"kube-linter|kubeconform|polaris|kyverno"),
         (T.RUST_CLIPPY, "clippy", r"rust-clippy"),
     )
 )
 
 RUST_POLICY_RULES: tuple[Rule, ...] = (
-    _r(T.RUST_DEPS, 4.0, "error[", "cargo deny policy", rf"^error\[(?:{_DENY_CODES})\]"),
-    _r(T.RUST_DEPS, 2.5, "warning[", "cargo deny warning", rf"^warning\[(?:{_DENY_CODES})\]"),
+    _r(T.RUST_DEPS, 4.0, "error[", "cargo deny policy", rf"^error\[(?:{DENY_CODES})\]"),
+    _r(T.RUST_DEPS, 2.5, "warning[", "cargo deny warning", rf"^warning\[(?:{DENY_CODES})\]"),
     _r(
         T.RUST_DEPS,
         4.0,
@@ -183,13 +187,13 @@ RUST_POLICY_RULES: tuple[Rule, ...] = (
         r"\b(?:bans|licenses|sources) FAILED\b",
     ),
     # --format json: {"type":"diagnostic","fields":{"code":…,"severity":…,"graphs":[{"Krate"…
-    _r(T.RUST_DEPS, 3.5, '"code"', "cargo deny JSON", rf'"code"{_Q}"(?:{_DENY_CODES})"'),
+    _r(T.RUST_DEPS, 3.5, '"code"', "cargo deny JSON", rf'"code"{_Q}"(?:{DENY_CODES})"'),
     _r(
         T.SECURITY_AUDIT,
         3.5,
         '"code"',
         "cargo deny advisory JSON",
-        rf'"code"{_Q}"(?:{_DENY_ADVISORY_CODES})"',
+        rf'"code"{_Q}"(?:{DENY_ADVISORY_CODES})"',
     ),
     _r(T.RUST_DEPS, 1.0, '"Krate"', "cargo deny JSON inclusion graph"),
     # Its fixed messages, current and from earlier releases.

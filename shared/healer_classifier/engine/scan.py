@@ -52,12 +52,17 @@ _FRAMING = (
     "Exited with code ",
     *CANCEL_MARKERS,
 )
+# RE2's default 8 MiB budget no longer holds the DFA for this many needles; past it RE2 falls
+# back to its much slower NFA on every line. The DFA's state cache grows only as it is used.
+_PREFILTER_OPTIONS = re2.Options()
+_PREFILTER_OPTIONS.max_mem = 32 << 20
 _PREFILTER = re2.compile(
     (
         r"(?m)^(?:\x1b\[0K)*\$ |"
         + "|".join(re.escape(s) for s in sorted({*_FRAMING, *NEEDLES}, key=len, reverse=True))
         + r"|\x1b\[|\^\[\["
-    ).encode("utf-8")
+    ).encode("utf-8"),
+    _PREFILTER_OPTIONS,
 )
 # Every rule whose needle lies inside a matched needle (overlapping needles share a match).
 _RULES_BY_NEEDLE: dict[bytes, tuple[int, ...]] = {
