@@ -30,8 +30,13 @@ CASES = {
     "redis (import)": "import redis",
     "botocore (import)": "import botocore.session",
     "boto3 (import)": "import boto3",
+    "obstore (import)": "import obstore",
+    "S3 store, obstore (import + create)": (
+        "from healer.stores.s3 import make_store\nmake_store('healer', 'http://127.0.0.1:9')"
+    ),
     "S3 client, botocore (import + create)": (
-        "from healer.stores.s3 import make_client\nmake_client('http://127.0.0.1:9')"
+        "from botocore.session import get_session\nget_session().create_client("
+        "'s3', endpoint_url='http://127.0.0.1:9', region_name='us-east-1')"
     ),
     "S3 client, boto3.client (import + create)": (
         "import boto3\nboto3.client('s3', endpoint_url='http://127.0.0.1:9', "

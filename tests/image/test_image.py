@@ -128,7 +128,7 @@ def test_the_image_holds_the_runtime_only_with_its_extras_and_compiled_bytecode(
     ]
     probe = (
         "import importlib.util, sys\n"
-        "import redis, botocore, kubernetes, async_timeout\n"  # async-timeout: redis below 3.11.3
+        "import redis, obstore, kubernetes, async_timeout\n"  # async-timeout: redis below 3.11.3
         "import functions.completion_check.main\n"
         "cached = importlib.util.cache_from_source(functions.completion_check.main.__file__)\n"
         "print(sys.version_info >= (3, 11), open(cached, 'rb').read(8)[4:8] == bytes([1, 0, 0, 0]))"

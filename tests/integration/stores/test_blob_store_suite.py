@@ -1,4 +1,7 @@
-"""One blob-store suite, run over the file backend and the S3 backend (moto's server over HTTP)."""
+"""One blob-store suite, run over the file backend and the S3 backend (moto's server over HTTP).
+
+Where a test looks at S3 itself (making buckets, heads, multipart uploads in flight), it asks
+through boto3: that is the test talking to S3, not the store."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +19,7 @@ from healer.stores.blob import BlobStore
 from healer.stores.exceptions import BlobNotFound, StoreUnavailable
 from healer.stores.file import FileBlobStore
 from healer.stores.keys import delivery_key, job_log_key
-from healer.stores.s3 import MIN_PART_SIZE, S3BlobStore, make_client
+from healer.stores.s3 import MIN_PART_SIZE, S3BlobStore, make_store
 
 pytestmark = pytest.mark.integration
 
@@ -30,14 +34,19 @@ def _chunks(total: int, size: int = MiB) -> Iterator[bytes]:
         yield (seed * (size // len(seed) + 1))[: min(size, total - start)]
 
 
+def _s3(endpoint: str) -> Any:
+    """A boto3 client: the test's own view of the S3 server."""
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+
+
 def _s3_store(endpoint: str, *, prefix: str = "", create: bool = True) -> S3BlobStore:
-    client = make_client(endpoint, "us-east-1")
+    bucket = f"healer-{uuid.uuid4().hex[:12]}"
+    if create:
+        _s3(endpoint).create_bucket(Bucket=bucket)
     return S3BlobStore(
-        client,
-        f"healer-{uuid.uuid4().hex[:12]}",
-        prefix=prefix,
-        part_size=MIN_PART_SIZE,
-        create_bucket=create,
+        make_store(bucket, endpoint, "us-east-1"), bucket, prefix=prefix, part_size=MIN_PART_SIZE
     )
 
 
@@ -60,8 +69,10 @@ def broken_store(backend: str, tmp_path: Path, closed_port: int) -> BlobStore:
         blocker = tmp_path / "not-a-directory"
         blocker.write_text("a file where the blob directory should be")
         return FileBlobStore(blocker / "blobs")
-    client = make_client(f"http://127.0.0.1:{closed_port}", connect_timeout=0.5, max_attempts=1)
-    return S3BlobStore(client, "healer")
+    store = make_store(
+        "healer", f"http://127.0.0.1:{closed_port}", connect_timeout=0.5, max_attempts=1
+    )
+    return S3BlobStore(store, "healer")
 
 
 def test_put_then_get(store: BlobStore) -> None:
@@ -182,10 +193,18 @@ def test_outage_is_store_unavailable(broken_store: BlobStore) -> None:
 
 def test_s3_large_blob_is_a_multipart_upload(s3_endpoint: str) -> None:
     store = _s3_store(s3_endpoint)
-    store.put_stream("big.log", _chunks(12 * MiB))
-    head = store.client.head_object(Bucket=store.bucket, Key="big.log")
-    assert head["ContentLength"] == 12 * MiB
+    store.put_stream("big.log", _chunks(12 * MiB), content_type="text/plain")
+    head = _s3(s3_endpoint).head_object(Bucket=store.bucket, Key="big.log")
+    assert head["ContentLength"] == 12 * MiB and head["ContentType"] == "text/plain"
     assert head["ETag"].strip('"').endswith("-3")  # 5 + 5 + 2 MiB
+
+
+def test_s3_blob_up_to_one_part_is_a_single_put(s3_endpoint: str) -> None:
+    store = _s3_store(s3_endpoint)
+    store.put_stream("small.log", _chunks(MIN_PART_SIZE), content_type="text/plain")
+    head = _s3(s3_endpoint).head_object(Bucket=store.bucket, Key="small.log")
+    assert head["ContentLength"] == MIN_PART_SIZE and "-" not in head["ETag"]
+    assert head["ContentType"] == "text/plain"
 
 
 def test_s3_failed_multipart_is_aborted(s3_endpoint: str) -> None:
@@ -195,38 +214,70 @@ def test_s3_failed_multipart_is_aborted(s3_endpoint: str) -> None:
         yield from _chunks(11 * MiB)
         raise RuntimeError("boom")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="boom"):
         store.put_stream("partial.log", failing())
-    uploads = store.client.list_multipart_uploads(Bucket=store.bucket)  # type: ignore[attr-defined]
+    uploads = _s3(s3_endpoint).list_multipart_uploads(Bucket=store.bucket)
     assert uploads.get("Uploads", []) == []
+    assert not store.exists("partial.log")
+
+
+def test_s3_source_os_error_is_not_a_store_outage(s3_endpoint: str) -> None:
+    """A log download that breaks is the source's failure, raised as itself."""
+    store = _s3_store(s3_endpoint)
+
+    def failing() -> Iterator[bytes]:
+        yield from _chunks(6 * MiB)
+        raise ConnectionResetError("log download reset")
+
+    with pytest.raises(ConnectionResetError):
+        store.put_stream("partial.log", failing())
+    assert _s3(s3_endpoint).list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
 
 
 def test_s3_prefix_is_invisible_to_callers(s3_endpoint: str) -> None:
     store = _s3_store(s3_endpoint, prefix="/healer/prod/")
     store.put("repos/a/b.log", b"x")
-    raw = store.client.list_objects_v2(Bucket=store.bucket)
+    raw = _s3(s3_endpoint).list_objects_v2(Bucket=store.bucket)
     assert [o["Key"] for o in raw["Contents"]] == ["healer/prod/repos/a/b.log"]
     assert store.list() == ["repos/a/b.log"] and store.list("repos/") == ["repos/a/b.log"]
+    assert store.list("repos/a/b") == ["repos/a/b.log"] and store.list("rep") == ["repos/a/b.log"]
+    assert store.list("repos/a/c") == []
 
 
-def test_s3_list_paginates(s3_endpoint: str) -> None:
+def test_s3_list_matches_any_string_prefix(s3_endpoint: str) -> None:
     store = _s3_store(s3_endpoint)
-    paged = S3BlobStore(store.client, store.bucket, list_page_size=3)
-    keys = [f"k/{i:02d}" for i in range(10)]
-    for key in reversed(keys):
+    for key in ("runs/7001/a.log", "runs/7002/a.log", "runs/8000/a.log", "runsx", "other"):
         store.put(key, b"")
-    store.put("other", b"")
-    assert paged.list("k/") == keys
-    assert paged.list() == [*keys, "other"]
+    assert store.list("runs/70") == ["runs/7001/a.log", "runs/7002/a.log"]
+    assert store.list("runs") == ["runs/7001/a.log", "runs/7002/a.log", "runs/8000/a.log", "runsx"]
+    assert store.list("o") == ["other"]
 
 
-def test_s3_bucket_is_created_only_when_asked(s3_endpoint: str) -> None:
+def test_s3_list_reads_every_page(s3_endpoint: str) -> None:
+    """S3 answers at most 1000 keys a page."""
+    store = _s3_store(s3_endpoint)
+    bucket = _s3(s3_endpoint)
+    keys = [f"k/{i:04d}" for i in range(1005)]
+    for key in keys:
+        bucket.put_object(Bucket=store.bucket, Key=key, Body=b"")
+    bucket.put_object(Bucket=store.bucket, Key="other", Body=b"")
+    assert store.list("k/") == keys
+    assert store.list() == [*keys, "other"]
+
+
+def test_s3_missing_bucket_is_unavailable_not_a_missing_key(s3_endpoint: str) -> None:
     store = _s3_store(s3_endpoint, create=False)
     with pytest.raises(StoreUnavailable, match="NoSuchBucket"):
         store.put("a.txt", b"x")
-    created = S3BlobStore(store.client, store.bucket, create_bucket=True)
-    created.put("a.txt", b"x")
-    assert S3BlobStore(store.client, store.bucket, create_bucket=True).get("a.txt") == b"x"
+    with pytest.raises(StoreUnavailable, match="NoSuchBucket"):
+        store.get("a.txt")
+    with pytest.raises(StoreUnavailable, match="NoSuchBucket"):
+        store.list()
+    with pytest.raises(StoreUnavailable, match="NoSuchBucket"):
+        store.put_if_absent("a.txt", b"x")
+    _s3(s3_endpoint).create_bucket(Bucket=store.bucket)
+    store.put("a.txt", b"x")
+    assert store.get("a.txt") == b"x"
 
 
 def test_s3_put_if_absent_has_one_winner_among_racers(s3_endpoint: str) -> None:
@@ -256,8 +307,10 @@ def test_s3_from_settings(s3_endpoint: str) -> None:
         s3_bucket=f"healer-{uuid.uuid4().hex[:8]}",
         s3_prefix="logs",
     )
-    S3BlobStore.from_settings(settings, create_bucket=True)
+    _s3(s3_endpoint).create_bucket(Bucket=settings.s3_bucket)
     store = blob_store(settings)
     assert isinstance(store, S3BlobStore)
     store.put("x/y.txt", b"1")
     assert store.list() == ["x/y.txt"] and store.prefix == "logs/"
+    raw = _s3(s3_endpoint).get_object(Bucket=settings.s3_bucket, Key="logs/x/y.txt")
+    assert raw["Body"].read() == b"1"

@@ -1,86 +1,58 @@
-"""S3BlobStore's policy against a fake client: part sizes, aborts, error mapping. No sockets."""
+"""S3BlobStore's own policy over obstore's in-memory store: keys, prefix, parts, error codes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+from obstore.store import MemoryStore
 
 from healer.errors import InvalidInput
-from healer.stores.exceptions import BlobNotFound, StoreUnavailable
-from healer.stores.s3 import MIN_PART_SIZE, S3BlobStore
+from healer.stores.exceptions import BlobNotFound
+from healer.stores.s3 import MIN_PART_SIZE, S3BlobStore, _code
 
 MiB = 1024 * 1024
 
 
-def client_error(code: str, status: int, operation: str = "GetObject") -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
-        operation,
-    )
-
-
-class FakeS3:
-    """Records calls; ``fail`` maps an operation name to the exception it raises."""
-
-    def __init__(self, fail: dict[str, BaseException] | None = None) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.fail = fail or {}
-
-    def __getattr__(self, operation: str) -> Any:
-        def call(**kwargs: Any) -> dict[str, Any]:
-            self.calls.append((operation, kwargs))
-            if operation in self.fail:
-                raise self.fail[operation]
-            if operation == "create_multipart_upload":
-                return {"UploadId": "up-1"}
-            if operation == "upload_part":
-                return {"ETag": f'"etag-{kwargs["PartNumber"]}"'}
-            return {}
-
-        return call
-
-    def names(self) -> list[str]:
-        return [name for name, _ in self.calls]
-
-
 def chunks(total: int, size: int = MiB) -> Iterator[bytes]:
     for start in range(0, total, size):
-        yield b"x" * min(size, total - start)
+        yield bytes([start // size % 251]) * min(size, total - start)
 
 
-def test_small_blob_is_one_put() -> None:
-    fake = FakeS3()
-    store = S3BlobStore(fake, "bucket", prefix="healer")
-    assert store.put_stream("a/b.log", chunks(3 * MiB), content_type="text/plain") == 3 * MiB
-    assert fake.names() == ["put_object"]
-    args = fake.calls[0][1]
-    assert args["Key"] == "healer/a/b.log" and len(args["Body"]) == 3 * MiB
-    assert args["ContentType"] == "text/plain"
+def test_part_size_below_s3_minimum_is_refused() -> None:
+    with pytest.raises(ValueError, match="minimum"):
+        S3BlobStore(MemoryStore(), "bucket", part_size=MiB)
 
 
-def test_large_blob_is_uploaded_in_parts_of_part_size() -> None:
-    fake = FakeS3()
-    store = S3BlobStore(fake, "bucket", part_size=MIN_PART_SIZE)
-    assert store.put_stream("big.log", chunks(12 * MiB, size=700_000)) == 12 * MiB
-    assert fake.names() == [
-        "create_multipart_upload",
-        "upload_part",
-        "upload_part",
-        "upload_part",
-        "complete_multipart_upload",
+def test_keys_are_validated_before_any_call() -> None:
+    memory = MemoryStore()
+    with pytest.raises(InvalidInput):
+        S3BlobStore(memory, "bucket").put("../x", b"")
+    assert memory.list().collect() == []
+
+
+def test_small_and_large_blobs_round_trip_under_the_prefix() -> None:
+    memory = MemoryStore()
+    store = S3BlobStore(memory, "bucket", prefix="/healer/", part_size=MIN_PART_SIZE)
+    assert store.put_stream("a/small.log", chunks(3 * MiB)) == 3 * MiB
+    assert store.put_stream("a/big.log", chunks(12 * MiB + 5, size=700_000)) == 12 * MiB + 5
+    assert store.get("a/big.log") == b"".join(chunks(12 * MiB + 5, size=700_000))
+    assert sorted(item["path"] for item in memory.list().collect()) == [
+        "healer/a/big.log",
+        "healer/a/small.log",
     ]
-    sizes = [len(kw["Body"]) for name, kw in fake.calls if name == "upload_part"]
-    assert sizes == [5 * MiB, 5 * MiB, 2 * MiB]
-    done = fake.calls[-1][1]["MultipartUpload"]["Parts"]
-    assert done == [{"PartNumber": n, "ETag": f'"etag-{n}"'} for n in (1, 2, 3)]
+    assert store.list("a/b") == ["a/big.log"] and store.list() == ["a/big.log", "a/small.log"]
 
 
-def test_a_failing_source_aborts_the_upload_and_reraises() -> None:
-    fake = FakeS3()
-    store = S3BlobStore(fake, "bucket", part_size=MIN_PART_SIZE)
+def test_reads_come_in_chunks_no_larger_than_asked() -> None:
+    store = S3BlobStore(MemoryStore(), "bucket")
+    store.put("x.log", b"y" * (3 * MiB + 1))
+    sizes = [len(chunk) for chunk in store.open("x.log", chunk_size=MiB)]
+    assert sizes == [MiB, MiB, MiB, 1]
+
+
+def test_a_failing_source_is_raised_as_itself() -> None:
+    store = S3BlobStore(MemoryStore(), "bucket", part_size=MIN_PART_SIZE)
 
     def failing() -> Iterator[bytes]:
         yield from chunks(6 * MiB)
@@ -88,84 +60,33 @@ def test_a_failing_source_aborts_the_upload_and_reraises() -> None:
 
     with pytest.raises(ValueError, match="source broke"):
         store.put_stream("big.log", failing())
-    assert fake.names()[-1] == "abort_multipart_upload"
-    assert fake.calls[-1][1]["UploadId"] == "up-1"
+    assert not store.exists("big.log")
 
 
-def test_a_failing_part_aborts_and_is_unavailable() -> None:
-    fake = FakeS3({"upload_part": EndpointConnectionError(endpoint_url="http://s3")})
-    store = S3BlobStore(fake, "bucket", part_size=MIN_PART_SIZE)
-    with pytest.raises(StoreUnavailable):
-        store.put_stream("big.log", chunks(6 * MiB))
-    assert "abort_multipart_upload" in fake.names()
-    assert "complete_multipart_upload" not in fake.names()
+def test_missing_key_and_delete() -> None:
+    store = S3BlobStore(MemoryStore(), "bucket")
+    with pytest.raises(BlobNotFound):
+        store.open("nope.log")
+    store.delete("nope.log")
+    assert store.put_if_absent("d.json", b"1") and not store.put_if_absent("d.json", b"2")
+    assert store.get("d.json") == b"1"
 
 
 @pytest.mark.parametrize(
-    ("error", "expected"),
+    ("message", "code"),
     [
-        (client_error("NoSuchKey", 404), BlobNotFound),
-        (client_error("InternalError", 500), StoreUnavailable),
-        (client_error("SlowDown", 503), StoreUnavailable),
-        (client_error("NoSuchBucket", 404), StoreUnavailable),
-        (EndpointConnectionError(endpoint_url="http://s3"), StoreUnavailable),
-        (ReadTimeoutError(endpoint_url="http://s3"), StoreUnavailable),
+        (
+            "Error performing PUT http://s3/b/a in 5ms - Server returned non-2xx status code: "
+            "404 Not Found: <?xml version='1.0'?><Error><Code>NoSuchBucket</Code></Error>",
+            "NoSuchBucket",
+        ),
+        (
+            "Error performing PUT http://s3/b/a in 5ms - Server returned non-2xx status code: "
+            "501 Not Implemented: ",
+            "501",
+        ),
+        ("Generic S3 error: HTTP error: error sending request", ""),
     ],
 )
-def test_errors_are_mapped(error: BaseException, expected: type[Exception]) -> None:
-    store = S3BlobStore(FakeS3({"get_object": error}), "bucket")
-    with pytest.raises(expected):
-        store.open("a.log")
-
-
-def test_head_404_means_absent() -> None:
-    store = S3BlobStore(FakeS3({"head_object": client_error("404", 404, "HeadObject")}), "b")
-    assert store.exists("a.log") is False
-
-
-def test_put_if_absent_uses_a_conditional_write() -> None:
-    fake = FakeS3({"put_object": client_error("PreconditionFailed", 412, "PutObject")})
-    assert S3BlobStore(fake, "b").put_if_absent("d.json", b"{}") is False
-    assert fake.calls[0][1]["IfNoneMatch"] == "*"
-
-
-def test_put_if_absent_falls_back_where_conditional_writes_are_missing() -> None:
-    fake = FakeS3(
-        {
-            "put_object": client_error("NotImplemented", 501, "PutObject"),
-            "head_object": client_error("404", 404, "HeadObject"),
-        }
-    )
-    store = S3BlobStore(fake, "b")
-    with pytest.raises(StoreUnavailable):  # the plain put fails too on this fake
-        store.put_if_absent("d.json", b"{}")
-    assert fake.names() == ["put_object", "head_object", "put_object"]
-    assert "IfNoneMatch" not in fake.calls[2][1]
-
-
-def test_other_errors_are_not_swallowed() -> None:
-    store = S3BlobStore(FakeS3({"get_object": TypeError("bug")}), "bucket")
-    with pytest.raises(TypeError):
-        store.open("a.log")
-
-
-def test_part_size_below_s3_minimum_is_refused() -> None:
-    with pytest.raises(ValueError, match="minimum"):
-        S3BlobStore(FakeS3(), "bucket", part_size=MiB)
-
-
-def test_keys_are_validated_before_any_call() -> None:
-    fake = FakeS3()
-    with pytest.raises(InvalidInput):
-        S3BlobStore(fake, "bucket").put("../x", b"")
-    assert fake.calls == []
-
-
-def test_bucket_is_created_only_when_asked_and_missing() -> None:
-    missing = client_error("404", 404, "HeadBucket")
-    fake = FakeS3({"head_bucket": missing})
-    S3BlobStore(fake, "bucket")
-    assert fake.calls == []
-    S3BlobStore(fake, "bucket", create_bucket=True, region="eu-west-1")
-    assert fake.names() == ["head_bucket", "create_bucket"]
-    assert fake.calls[1][1]["CreateBucketConfiguration"] == {"LocationConstraint": "eu-west-1"}
+def test_error_code_is_read_from_the_message(message: str, code: str) -> None:
+    assert _code(RuntimeError(message)) == code

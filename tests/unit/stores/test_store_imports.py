@@ -7,11 +7,11 @@ import subprocess
 import sys
 
 
-def test_backend_modules_import_without_boto3_or_redis() -> None:
+def test_backend_modules_import_without_their_clients() -> None:
     code = (
         "import json, sys; import healer.stores.s3, healer.stores.redis, healer.stores.factory; "
         "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} "
-        "& {'boto3', 'botocore', 'redis'})))"
+        "& {'boto3', 'botocore', 'obstore', 'redis'})))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
