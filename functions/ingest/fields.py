@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from healer.errors import InvalidInput
+from healer.identity import MAX_ID
 
 REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -62,7 +63,7 @@ def numbers(items: Any) -> list[int]:
     if not isinstance(items, list):
         return []
     found = [optional_integer(obj(item).get("number")) for item in items]
-    return [n for n in found if n is not None]
+    return [n for n in found if n is not None and 1 <= n <= MAX_ID]
 
 
 def shown(value: object, limit: int = 80) -> str:

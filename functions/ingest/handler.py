@@ -15,6 +15,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from functions.ingest import filters
+from functions.ingest.checks import check_detected
 from functions.ingest.dedup import archive_document, delivery_ident, record_once
 from functions.ingest.fields import shown
 from functions.ingest.parse import Finding, event_name_of, parse
@@ -87,6 +88,7 @@ class Ingest:
         ident = delivery_ident(delivery, finding)
         if not _IDENT.fullmatch(ident):
             raise InvalidInput("X-GitHub-Delivery must be 1-200 letters, digits or ._:/@-")
+        check_detected(finding.data)
         data: dict[str, Any] = {
             **finding.data,
             "delivery_id": delivery.delivery_id,

@@ -382,3 +382,31 @@ def test_without_a_secret_the_signed_bytes_are_never_worked_out(
     monkeypatch.setattr(envelope_module, "raw_member", refuse)
     file = delivery("workflow_job-failure")
     assert emitted(make_ingest()(cloudevent(file)))["type"] == "dev.healer.failure.detected"
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "value", "field"),
+    [
+        ("check_suite-failure", ("check_suite", "id"), 0, "check_suite.id"),
+        ("workflow_job-failure", ("workflow_job", "head_sha"), "not-a-sha", "head_sha"),
+        ("workflow_job-failure", ("workflow_job", "head_branch"), "a..b", "head_branch"),
+        ("workflow_job-failure", ("workflow_job", "run_attempt"), -3, "run_attempt"),
+        ("workflow_job-failure", ("workflow_job", "html_url"), "javascript:x", "html_url"),
+        ("dependabot_alert", ("alert", "number"), 0, "alert_number"),
+    ],
+)
+def test_an_identity_the_models_refuse_is_refused_where_it_enters(
+    delivery: Load,
+    make_ingest: MakeIngest,
+    name: str,
+    path: tuple[str, str],
+    value: object,
+    field: str,
+) -> None:
+    """Ingest emits plain dicts; a value the next stage's model would refuse (and dead-letter)
+    is a 400 here instead, naming the field."""
+    file = delivery(name)
+    file["body"][path[0]][path[1]] = value
+    with pytest.raises(InvalidInput) as caught:
+        make_ingest()(webhook(file))
+    assert field.split(".")[-1] in str(caught.value) or field in str(caught.value)
