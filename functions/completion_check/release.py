@@ -1,4 +1,4 @@
-"""Releasing waiting tasks (see ``functions.spawn.waiting``): the oldest whose limit allows,
+"""Releasing waiting tasks (see ``healer.state.waiting``): the oldest whose limit allows,
 each sent back to spawn as the ``context.gathered`` it started from.
 
 Read from the ordered index ``waiting:tasks``, never by scanning records. Nothing is released
@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING
 from cloudevents.http import CloudEvent
 
 from functions.completion_check.effects import load_record
-from functions.spawn.limits import Limits
-from functions.spawn.target import target_of
-from functions.spawn.waiting import LEASE_TTL
 from healer.events import build_event
 from healer.models import ContextGathered
+from healer.state.limits import Limits
 from healer.state.records import Waiting
+from healer.state.waiting import LEASE_TTL
 from healer.stores.keys import ACTIVE_KEY, WAITING_INDEX, window_key
 from healer.stores.keys import waiting_lease_key as lease_key
+from healer.target import target_of
 from healer.vocabulary import Action, EventType, Stage
 
 if TYPE_CHECKING:
@@ -72,11 +72,7 @@ def choose(services: Services, budget: int) -> list[Release]:
     """Claim up to ``budget`` releases, oldest waiting first, for tasks whose limit allows."""
     state = services.state
     settings = services.settings
-    limits = Limits(
-        state,
-        max_concurrent=settings.max_concurrent,
-        window_seconds=max(0, settings.time_window_mins) * 60,
-    )
+    limits = Limits.of(state, settings)
     if budget <= 0 or limits.breaker() is not None:
         return []
     slots = settings.max_concurrent - _active(services)

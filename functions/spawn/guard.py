@@ -9,13 +9,13 @@ with a code). Pure: no store, no network.
 
 from __future__ import annotations
 
-from functions.spawn.limits import Refusal
-from functions.spawn.target import Target, is_fix_branch
 from healer import policy
 from healer.errors import InvalidInput
 from healer.events import task_id
 from healer.models import ContextGathered
 from healer.settings import Settings
+from healer.state.limits import Refusal
+from healer.target import Target, is_fix_branch
 
 
 def check_identity(target: Target) -> None:

@@ -5,9 +5,10 @@ repository, branch and fork policy is applied again (``guard``); the agent never
 default branch or a protected one unless configured to (``branches``). Per the primary
 verdict: ``fix`` renders the specialist's prompt, stores it beside the run and creates a
 CodeRun; ``rerun`` asks GitHub to re-run the failed jobs; ``ignore`` is skipped. Claims (see
-``limits``) make a redelivery answer the same event, and anything that fails half-way gives
-its claims back before the broker retries. A limit that will lift keeps the task waiting (see
-``waiting``) instead of dropping it. Event ids are keyed on (task id, attempt).
+``dedup`` and ``healer.state.limits``) make a redelivery answer the same event, and anything
+that fails half-way gives its claims back before the broker retries. A limit that will lift
+keeps the task waiting (see ``healer.state.waiting``) instead of dropping it. Event ids are
+keyed on (task id, attempt).
 """
 
 from __future__ import annotations
@@ -21,26 +22,21 @@ from cloudevents.http import CloudEvent
 
 from functions.spawn.branches import push_refusal
 from functions.spawn.coderun import build_manifest
+from functions.spawn.dedup import claim_dedup, finish_dedup
 from functions.spawn.guard import check_identity, policy_refusal
 from functions.spawn.launcher import Launcher, launcher_for
-from functions.spawn.limits import (
-    Claims,
-    Limits,
-    Refusal,
-    claim_dedup,
-    finish_dedup,
-)
 from functions.spawn.record import planned_agent, record_attempt
 from functions.spawn.start import start_sha
-from functions.spawn.target import Target, diverted, target_of
-from functions.spawn.waiting import LIFTING, Waiting, record_waiting
-from functions.spawn.waiting import started as waiting_started
 from healer.errors import InvalidInput
 from healer.events import build_event, event_data
 from healer.models import ContextGathered, RemediationSkipped, RemediationStarted
 from healer.state import clock, persistence
+from healer.state.limits import Claims, Limits, Refusal
 from healer.state.records import Attempt, TaskRecord
+from healer.state.waiting import LIFTING, Waiting, record_waiting
+from healer.state.waiting import started as waiting_started
 from healer.stores.keys import branch_key, spawn_dedup_key, task_key
+from healer.target import Target, diverted, target_of
 from healer.vocabulary import Action, EventType, Stage
 
 if TYPE_CHECKING:
@@ -62,12 +58,7 @@ class Spawner:
     clock: Callable[[], str] = field(default=clock.now)
 
     def limits(self) -> Limits:
-        settings = self.services.settings
-        return Limits(
-            self.services.state,
-            max_concurrent=settings.max_concurrent,
-            window_seconds=max(0, settings.time_window_mins) * 60,
-        )
+        return Limits.of(self.services.state, self.services.settings)
 
     def __call__(self, event: CloudEvent) -> CloudEvent:
         if event["type"] != EventType.CONTEXT_GATHERED:

@@ -1,10 +1,8 @@
-"""Dedup and limits, on the state store's atomic primitives (claim, incr, compare-and-set).
+"""Limits on starting work, on the state store's atomic primitives (claim, incr).
 
-State keys (docs/architecture.md):
+Shared by spawn (which takes them before starting an attempt) and completion-check (which asks
+them before releasing a waiting task). State keys (docs/architecture.md):
 
-- ``dedup:spawn:<task>:<attempt>``: one remediation per (task, attempt). Claimed ``pending``
-  for ``PENDING_TTL`` (longer than a function may run), then set to the ``remediation.started``
-  payload, so a redelivery answers the same event without starting anything.
 - ``active:count``: CodeRuns started and not yet finished. Spawn adds one before creating a
   CodeRun (and takes it back if that fails); completion-check takes one off per finished
   attempt that has a ``coderun_name``.
@@ -16,32 +14,18 @@ State keys (docs/architecture.md):
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from healer.errors import RetryableError
 from healer.state import persistence
-from healer.state.records import SpawnClaim, TaskRecord, TaskStatus
-from healer.stores.keys import (
-    ACTIVE_KEY,
-    BREAKER_KEY,
-    branch_key,
-    task_key,
-    window_key,
-)
+from healer.state.records import TaskRecord, TaskStatus
+from healer.stores.keys import ACTIVE_KEY, BREAKER_KEY, branch_key, task_key, window_key
 from healer.stores.state import StateStore
 
-PENDING_TTL = 15 * 60
-DONE_TTL = 7 * 24 * 3600
+if TYPE_CHECKING:
+    from healer.settings import Settings
 
 __all__ = ["ACTIVE_KEY", "BREAKER_KEY", "Claims", "Limits", "Refusal"]
-
-
-class InProgress(RetryableError):
-    """Another delivery of the same context is starting this attempt right now."""
-
-    title = "remediation starting"
 
 
 @dataclass(frozen=True)
@@ -60,36 +44,20 @@ class Claims:
     slot: bool = False
 
 
-def claim_dedup(state: StateStore, key: str, claims: Claims) -> dict[str, Any] | None:
-    """Own ``key`` (→ None), or the stored outcome of the delivery that already did."""
-    pending = persistence.dump(SpawnClaim(state="pending", token=secrets.token_hex(8)))
-    for _ in range(3):
-        if state.claim(key, pending, PENDING_TTL):
-            claims.dedup, claims.pending = key, pending
-            return None
-        raw = state.get(key)
-        if raw is None:  # expired between the two calls: claim again
-            continue
-        held = persistence.parse(SpawnClaim, raw)
-        if held is not None and held.state == "done" and held.data is not None:
-            return held.data
-        raise InProgress(f"{key} is being started by another delivery", retry_after=10)
-    raise InProgress(f"{key} kept changing hands", retry_after=5)
-
-
-def finish_dedup(state: StateStore, claims: Claims, data: dict[str, Any]) -> bool:
-    """Record the outcome; False if the pending claim expired and someone else took over."""
-    done = persistence.dump(SpawnClaim(state="done", data=data))
-    finished = state.compare_and_set(claims.dedup, claims.pending, done, DONE_TTL)
-    claims.dedup = claims.pending = ""
-    return finished
-
-
 @dataclass(frozen=True)
 class Limits:
     state: StateStore
     max_concurrent: int
     window_seconds: int
+
+    @classmethod
+    def of(cls, state: StateStore, settings: Settings) -> Limits:
+        """The limits ``settings`` configure, over ``state``."""
+        return cls(
+            state,
+            max_concurrent=settings.max_concurrent,
+            window_seconds=max(0, settings.time_window_mins) * 60,
+        )
 
     def breaker(self) -> Refusal | None:
         reason = self.state.get(BREAKER_KEY)
