@@ -13,6 +13,7 @@ from typing import Any
 
 from healer.errors import RetryableError
 from healer.state import persistence
+from healer.state.claims import Claim, Contended
 from healer.state.limits import Claims
 from healer.state.records import SpawnClaim
 from healer.stores.state import StateStore
@@ -30,23 +31,22 @@ class InProgress(RetryableError):
 def claim_dedup(state: StateStore, key: str, claims: Claims) -> dict[str, Any] | None:
     """Own ``key`` (→ None), or the stored outcome of the delivery that already did."""
     pending = persistence.dump(SpawnClaim(state="pending", token=secrets.token_hex(8)))
-    for _ in range(3):
-        if state.claim(key, pending, PENDING_TTL):
-            claims.dedup, claims.pending = key, pending
-            return None
-        raw = state.get(key)
-        if raw is None:  # expired between the two calls: claim again
-            continue
-        held = persistence.parse(SpawnClaim, raw)
-        if held is not None and held.state == "done" and held.data is not None:
-            return held.data
-        raise InProgress(f"{key} is being started by another delivery", retry_after=10)
-    raise InProgress(f"{key} kept changing hands", retry_after=5)
+    try:
+        raw = Claim(state, key, PENDING_TTL).take_or_holder(pending)
+    except Contended as exc:
+        raise InProgress(f"{key} kept changing hands", retry_after=5) from exc
+    if raw is None:
+        claims.dedup, claims.pending = key, pending
+        return None
+    held = persistence.parse(SpawnClaim, raw)
+    if held is not None and held.state == "done" and held.data is not None:
+        return held.data
+    raise InProgress(f"{key} is being started by another delivery", retry_after=10)
 
 
 def finish_dedup(state: StateStore, claims: Claims, data: dict[str, Any]) -> bool:
     """Record the outcome; False if the pending claim expired and someone else took over."""
     done = persistence.dump(SpawnClaim(state="done", data=data))
-    finished = state.compare_and_set(claims.dedup, claims.pending, done, DONE_TTL)
+    finished = Claim(state, claims.dedup, PENDING_TTL).complete(claims.pending, done, DONE_TTL)
     claims.dedup = claims.pending = ""
     return finished

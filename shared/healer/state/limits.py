@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from healer.state import persistence
+from healer.state.claims import Claim, Contended
 from healer.state.records import TaskRecord, TaskStatus
 from healer.stores.keys import ACTIVE_KEY, BREAKER_KEY, branch_key, task_key, window_key
 from healer.stores.state import StateStore
@@ -72,22 +73,22 @@ class Limits:
         """Claim the branch for ``task_id``; a retry of the same task passes."""
         if self.window_seconds <= 0:
             return None
-        key = window_key(repository, branch)
-        for _ in range(3):
-            if self.state.claim(key, task_id, self.window_seconds):
-                claims.window = key
-                return None
-            holder = self.state.get(key)
-            if holder == task_id:
-                return None
-            if holder is not None:
-                minutes = self.window_seconds // 60
-                return Refusal(
-                    "window",
-                    f"task {holder} started on {repository} branch {branch} within the last "
-                    f"{minutes} minutes",
-                )
-        return None  # the window kept expiring under us: nothing holds it
+        window = Claim(self.state, window_key(repository, branch), self.window_seconds)
+        try:
+            holder = window.take_or_holder(task_id)
+        except Contended:  # the window kept expiring under us: nothing holds it
+            return None
+        if holder is None:
+            claims.window = window.key
+            return None
+        if holder == task_id:
+            return None
+        minutes = self.window_seconds // 60
+        return Refusal(
+            "window",
+            f"task {holder} started on {repository} branch {branch} within the last "
+            f"{minutes} minutes",
+        )
 
     def branch_busy(self, repository: str, branch: str, task_id: str) -> Refusal | None:
         """Another task still working on the branch: its own CI run is that agent's result,
@@ -122,8 +123,8 @@ class Limits:
             self.state.incr(ACTIVE_KEY, -1)
             claims.slot = False
         if claims.window:
-            self.state.delete(claims.window)
+            Claim(self.state, claims.window, self.window_seconds).give_back()
             claims.window = ""
         if claims.dedup:
-            self.state.delete(claims.dedup)
+            Claim(self.state, claims.dedup, 0).give_back()
             claims.dedup = claims.pending = ""
