@@ -363,7 +363,7 @@ def _local_status() -> dict[str, Any]:
     letters = importlib.import_module("functions.status.deadletters")
     records = tasks.list_tasks(services.state)
     return {
-        "tasks": records,
+        "tasks": tasks.as_json(records),
         "counts": tasks.counts(records),
         "by_failure_type": tasks.counts(records, "failure_type"),
         "dead_letters": letters.listing(services.blobs),
@@ -383,7 +383,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     counts = shown.get("counts") or {}
     total = shown.get("total", len(records))
     print(f"{total} tasks" + "".join(f", {n} {s}" for s, n in counts.items()))
-    for task in (tasks.summary(r) for r in records):
+    for task in (tasks.summary(tasks.TaskView.model_validate(r)) for r in records):
         print(
             f"  {task['task_id']:<32} {task['status']:<12} {task['repository']}#{task['run_id']} "
             f"{task['failure_type'] or '?'} agent={task['agent'] or '-'} "
