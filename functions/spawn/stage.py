@@ -33,11 +33,11 @@ from healer.models import ContextGathered, RemediationSkipped, RemediationStarte
 from healer.state import clock, persistence
 from healer.state.limits import Claims, Limits, Refusal
 from healer.state.records import Attempt, TaskRecord
-from healer.state.waiting import LIFTING, Waiting, record_waiting
+from healer.state.waiting import Waiting, record_waiting
 from healer.state.waiting import started as waiting_started
 from healer.stores.keys import branch_key, spawn_dedup_key, task_key
 from healer.target import Target, diverted, target_of
-from healer.vocabulary import Action, EventType, Stage
+from healer.vocabulary import LIFTING, Action, EventType, SkipCode, Stage
 
 if TYPE_CHECKING:
     import jinja2
@@ -78,19 +78,21 @@ class Spawner:
             return skipped(target, refusal.code, refusal.reason)
         if action == Action.IGNORE:
             why = target.primary.failure_type.value
-            return skipped(target, "ignore", f"the verdict ({why}) asks for no remediation")
+            return skipped(target, SkipCode.IGNORE, f"the verdict ({why}) asks for no remediation")
         if action in (Action.FIX, Action.UNSURE):
             floor = self.services.settings.min_confidence
             if target.primary.confidence < floor:
                 why = (
                     f"{target.primary.failure_type.value} at confidence {target.primary.confidence}"
                 )
-                return skipped(target, "unsure", f"the verdict ({why}) is below min_confidence")
+                return skipped(
+                    target, SkipCode.UNSURE, f"the verdict ({why}) is below min_confidence"
+                )
             action = Action.FIX
         if target.attempt > max_attempts:
             return skipped(
                 target,
-                "max_attempts",
+                SkipCode.MAX_ATTEMPTS,
                 f"attempt {target.attempt} is past max_attempts ({max_attempts})",
             )
         state = self.services.state
@@ -294,7 +296,7 @@ def started(target: Target, payload: RemediationStarted) -> CloudEvent:
     return _event(EventType.REMEDIATION_STARTED, target, payload)
 
 
-def skipped(target: Target, code: str, reason: str, waiting_since: str = "") -> CloudEvent:
+def skipped(target: Target, code: SkipCode, reason: str, waiting_since: str = "") -> CloudEvent:
     payload = RemediationSkipped(
         task_id=target.task_id,
         repository=target.repository,

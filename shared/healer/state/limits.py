@@ -22,6 +22,7 @@ from healer.state.claims import Claim, Contended
 from healer.state.records import TaskRecord, TaskStatus
 from healer.stores.keys import ACTIVE_KEY, BREAKER_KEY, branch_key, task_key, window_key
 from healer.stores.state import StateStore
+from healer.vocabulary import SkipCode
 
 if TYPE_CHECKING:
     from healer.settings import Settings
@@ -31,7 +32,7 @@ __all__ = ["ACTIVE_KEY", "BREAKER_KEY", "Claims", "Limits", "Refusal"]
 
 @dataclass(frozen=True)
 class Refusal:
-    code: str  # breaker | busy | concurrency | window
+    code: SkipCode
     reason: str
 
 
@@ -65,7 +66,7 @@ class Limits:
         if reason is None:
             return None
         why = f" ({reason})" if reason and reason not in ("1", "true") else ""
-        return Refusal("breaker", f"circuit breaker is open{why}; no remediation starts")
+        return Refusal(SkipCode.BREAKER, f"circuit breaker is open{why}; no remediation starts")
 
     def take_window(
         self, repository: str, branch: str, task_id: str, claims: Claims
@@ -85,7 +86,7 @@ class Limits:
             return None
         minutes = self.window_seconds // 60
         return Refusal(
-            "window",
+            SkipCode.WINDOW,
             f"task {holder} started on {repository} branch {branch} within the last "
             f"{minutes} minutes",
         )
@@ -99,7 +100,7 @@ class Limits:
         record = persistence.read(self.state, task_key(holder), TaskRecord)
         if record is not None and record.status == TaskStatus.RUNNING:
             return Refusal(
-                "busy",
+                SkipCode.BUSY,
                 f"task {holder} is still remediating {repository} branch {branch}; "
                 "its CI result there belongs to that task",
             )
@@ -111,7 +112,7 @@ class Limits:
         if count > self.max_concurrent:
             self.state.incr(ACTIVE_KEY, -1)
             return Refusal(
-                "concurrency",
+                SkipCode.CONCURRENCY,
                 f"{count - 1} remediations are running; the limit is {self.max_concurrent}",
             )
         claims.slot = True

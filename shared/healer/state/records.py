@@ -20,7 +20,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from healer.vocabulary import Action
+from healer.vocabulary import Action, CommentKind
 
 
 class TaskStatus(StrEnum):
@@ -166,7 +166,7 @@ class Escalation(Stored):
 
     channels: list[str] = Field(default_factory=list)
     comment_url: str = ""
-    comment_kind: str = ""
+    comment_kind: CommentKind | Literal[""] = ""
     errors: dict[str, str] = Field(default_factory=dict)
     disabled: list[str] = Field(default_factory=list)
     message_key: str = ""
@@ -222,7 +222,7 @@ class ChannelResult(Rewritten):
     status: Literal["sent", "failed"]
     at: str = ""
     error: str = ""
-    kind: str = ""  # GitHub: comment | issue
+    kind: CommentKind | Literal[""] = ""  # GitHub
     url: str = ""
     number: int | None = None
     message_id: str = ""  # Discord

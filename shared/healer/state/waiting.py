@@ -21,12 +21,10 @@ from healer.stores.keys import WAITING_INDEX, task_key, waiting_lease_key
 from healer.stores.state import StateStore
 
 LEASE_TTL = 15 * 60  # longer than a delivery to spawn may take, retries included
-LIFTING = frozenset({"breaker", "busy", "window", "concurrency"})  # refusals that lift
 STATUS = TaskStatus.WAITING
 
 __all__ = [
     "LEASE_TTL",
-    "LIFTING",
     "WAITING_INDEX",
     "Waiting",
     "lease",
