@@ -64,13 +64,15 @@ class RemediationSucceeded(Payload):
 
 
 class RemediationRetry(Payload):
-    """Asks gather to refresh context for another attempt."""
+    """Asks gather to refresh context for another attempt. The context the last attempt
+    started from is already in the blob store (spawn put it there), so the event names it by
+    ``context_key`` instead of carrying it; the next specialist is on the task record."""
 
-    context: ContextGathered
+    task_id: TaskId
+    context_key: Key
     attempt: Attempt
     previous_attempts: list[AttemptSummary] = Field(default_factory=list)
     reason: str = ""
-    next_agent: str = ""
 
 
 class RemediationExhausted(Payload):
