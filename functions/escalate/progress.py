@@ -114,9 +114,7 @@ def update_task(
     written."""
 
     def merge(current: TaskRecord | None) -> TaskRecord:
-        record = (current or TaskRecord()).filled_from(base, empty_too=True)
-        if "created_at" not in record.model_fields_set:
-            record = record.model_copy(update={"created_at": now})
+        record = (current or TaskRecord()).based_on(base, now, empty_too=True)
         changed = {name: getattr(fields, name) for name in fields.model_fields_set}
         return record.model_copy(update={**changed, "updated_at": now})
 

@@ -202,6 +202,14 @@ class TaskRecord(Rewritten):
     def latest(self) -> Attempt | None:
         return max(self.attempts, key=lambda a: a.attempt, default=None)
 
+    def based_on(self, base: TaskRecord, now: str, *, empty_too: bool = False) -> Self:
+        """This record with what ``base`` sets filled in (see ``filled_from``) and
+        ``created_at`` stamped ``now`` when it has none: how every writer starts a change."""
+        out = self.filled_from(base, empty_too=empty_too)
+        if "created_at" in out.model_fields_set:
+            return out
+        return out.model_copy(update={"created_at": now})
+
     def waiting_entry(self) -> Waiting | None:
         """The ``waiting`` entry, when the record says the task is waiting."""
         return self.waiting if self.status == TaskStatus.WAITING else None

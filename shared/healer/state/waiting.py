@@ -55,10 +55,9 @@ def with_waiting(
         waiting = waiting.model_copy(update={"since": previous.since})
         if previous == waiting:
             return None
-    out = out.filled_from(base)
-    if "created_at" not in out.model_fields_set:
-        out = out.model_copy(update={"created_at": now})
-    return out.model_copy(update={"status": STATUS, "waiting": waiting, "updated_at": now})
+    return out.based_on(base, now).model_copy(
+        update={"status": STATUS, "waiting": waiting, "updated_at": now}
+    )
 
 
 def record_waiting(
