@@ -237,14 +237,21 @@ class ChannelResult(Rewritten):
     note: str = ""
 
 
-class EscalationClaim(Rewritten):
-    """``escalated:<task>``: the escalation's progress, leased to one delivery at a time."""
+class Leased(Rewritten):
+    """Work one delivery does at a time (:class:`healer.state.leases.Lease`): ``pending``
+    while leased (``lease`` names the delivery, until ``lease_until``), then ``done`` with the
+    ``payload`` a redelivery answers with."""
 
     state: Literal["pending", "done"] = "pending"
-    channels: dict[str, ChannelResult] = Field(default_factory=dict)
     lease: str = ""
     lease_until: int | float = 0  # an int stays an int, so a rewrite stores it unchanged
     payload: dict[str, Any] | None = None
+
+
+class EscalationClaim(Leased):
+    """``escalated:<task>``: the escalation's progress, leased to one delivery at a time."""
+
+    channels: dict[str, ChannelResult] = Field(default_factory=dict)
 
 
 class StaleMarker(Stored):
