@@ -69,15 +69,15 @@ def build(record: TaskRecord, decision: Decision, context: ContextGathered | Non
             ci_url=ci.url if ci is not None else "",
         )
     elif decision.kind == DecisionKind.RETRY:
-        if context is None:
+        if context is None or entry is None or not entry.context_key:
             raise ValueError("a retry needs the gathered context")
         attempt_ext = decision.attempt + 1
         payload = RemediationRetry(
-            context=context,
+            task_id=task_id,
+            context_key=entry.context_key,
             attempt=decision.attempt + 1,
             previous_attempts=summaries(record, decision.attempt),
             reason=decision.reason,
-            next_agent=decision.next_agent,
         )
     else:
         payload = RemediationExhausted(

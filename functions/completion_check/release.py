@@ -1,10 +1,10 @@
-"""Releasing waiting tasks (see ``functions.spawn.waiting``): the oldest whose limit allows,
+"""Releasing waiting tasks (see ``healer.state.waiting``): the oldest whose limit allows,
 each sent back to spawn as the ``context.gathered`` it started from.
 
 Read from the ordered index ``waiting:tasks``, never by scanning records. Nothing is released
 while the breaker is open; a task waiting on its branch (window, busy) only once the branch is
 free; fixes only into free CodeRun slots (``max_concurrent`` − ``active:count``), re-runs take
-none. Each release holds the lease ``waiting:lease:<task>:<attempt>`` (``LEASE_TTL``) so two
+none. Each release holds the lease ``waiting:lease:<task>:<attempt>`` (a ``Claim``) so two
 sweeps, or a sweep and a finished attempt, never send the same task twice; spawn drops the
 lease when it refuses again or starts the attempt, and its dedup makes a repeated start a
 no-op. The event id is keyed on the lease's token, so one release is one event.
@@ -20,14 +20,13 @@ from typing import TYPE_CHECKING
 from cloudevents.http import CloudEvent
 
 from functions.completion_check.effects import load_record
-from functions.spawn.limits import Limits
-from functions.spawn.target import target_of
-from functions.spawn.waiting import LEASE_TTL
 from healer.events import build_event
 from healer.models import ContextGathered
+from healer.state.limits import Limits
 from healer.state.records import Waiting
+from healer.state.waiting import lease
 from healer.stores.keys import ACTIVE_KEY, WAITING_INDEX, window_key
-from healer.stores.keys import waiting_lease_key as lease_key
+from healer.target import target_of
 from healer.vocabulary import Action, EventType, Stage
 
 if TYPE_CHECKING:
@@ -72,11 +71,7 @@ def choose(services: Services, budget: int) -> list[Release]:
     """Claim up to ``budget`` releases, oldest waiting first, for tasks whose limit allows."""
     state = services.state
     settings = services.settings
-    limits = Limits(
-        state,
-        max_concurrent=settings.max_concurrent,
-        window_seconds=max(0, settings.time_window_mins) * 60,
-    )
+    limits = Limits.of(state, settings)
     if budget <= 0 or limits.breaker() is not None:
         return []
     slots = settings.max_concurrent - _active(services)
@@ -93,7 +88,7 @@ def choose(services: Services, budget: int) -> list[Release]:
         if (fix and slots <= 0) or not _branch_free(limits, task_id, waiting):
             continue
         token = secrets.token_hex(8)
-        if not state.claim(lease_key(task_id, waiting.attempt), token, LEASE_TTL):
+        if not lease(state, task_id, waiting.attempt).take(token):
             continue  # released already; that release is on its way
         out.append(Release(task_id, waiting.attempt, token, waiting.context_key))
         slots -= 1 if fix else 0
@@ -125,4 +120,4 @@ def event_of(services: Services, release: Release) -> CloudEvent | None:
 
 def give_back(services: Services, release: Release) -> None:
     """A release that could not be sent: its lease goes, so the next sweep sends it."""
-    services.state.delete(lease_key(release.task_id, release.attempt))
+    lease(services.state, release.task_id, release.attempt).give_back()

@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from healer.models import AttemptSummary, FailureClassified, FailureDetected, RemediationRetry
+from healer.errors import InvalidInput
+from healer.models import (
+    AttemptSummary,
+    ContextGathered,
+    FailureClassified,
+    FailureDetected,
+    RemediationRetry,
+)
 from healer.stores import keys
 from healer.stores.keys import task_key
 from healer_classifier.jobs import FAILED_CONCLUSIONS, MAX_LOGS, RunSource, failed_jobs
@@ -25,6 +32,33 @@ if TYPE_CHECKING:
 
 class RetryClient(RunSource, LogSource, Protocol):
     def get_run(self, repo: str, run_id: int) -> dict[str, Any]: ...
+
+
+def stored_context(blobs: BlobStore, retry: RemediationRetry) -> ContextGathered:
+    """The context the last attempt started from, read back from the blob store. A key that
+    names nothing, or names another task's context, is a 400 (redelivering cannot mend it); a
+    store outage propagates as the store's retryable error."""
+    from healer.stores.exceptions import BlobNotFound
+
+    try:
+        raw = blobs.get(retry.context_key)
+    except BlobNotFound as exc:
+        raise InvalidInput(
+            f"remediation.retry names context {retry.context_key!r}, which is not in the blob store"
+        ) from exc
+    try:
+        context = ContextGathered.model_validate_json(raw)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"remediation.retry names context {retry.context_key!r}, which is not a "
+            "context.gathered"
+        ) from exc
+    if context.task_id != retry.task_id:
+        raise InvalidInput(
+            f"remediation.retry for task {retry.task_id!r} names the context of "
+            f"task {context.task_id!r}"
+        )
+    return context
 
 
 def latest_failed_run(github: RetryClient, failure: FailureDetected) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from cloudevents.http import CloudEvent
 
 from functions.gather.context import ContextBuilder
-from functions.gather.retry import previous_attempts, refresh_verdicts
+from functions.gather.retry import previous_attempts, refresh_verdicts, stored_context
 from functions.gather.staleness import record_stale, stale_reason
 from healer import policy
 from healer.errors import InvalidInput
@@ -81,13 +81,14 @@ class Gatherer:
         return emit(context)
 
     def on_retry(self, retry: RemediationRetry) -> CloudEvent:
-        task = retry.context.task_id or task_of(retry.context.classified)
-        found = self.builder.essentials(retry.context.classified)
+        task = retry.task_id
+        started_from = stored_context(self.services.blobs, retry)
+        found = self.builder.essentials(started_from.classified)
         classified, notes = refresh_verdicts(
             self.services.github,
             self.services.blobs,
             self.engine,
-            retry.context.classified,
+            started_from.classified,
             attempt=retry.attempt,
             changed_paths=[f.filename for f in found.files],
         )

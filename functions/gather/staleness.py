@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from healer.github.protocols import RunLister
 from healer.models import FailureDetected
 from healer.state import clock, persistence
 from healer.state.records import StaleMarker
@@ -23,18 +24,8 @@ STALE_TTL_SECONDS = 30 * 24 * 3600
 IN_PROGRESS = frozenset({"queued", "in_progress", "waiting", "requested", "pending"})
 
 
-class BranchClient(Protocol):
+class BranchClient(RunLister, Protocol):
     def get_branch(self, repo: str, branch: str) -> dict[str, Any]: ...
-
-    def list_runs(
-        self,
-        repo: str,
-        *,
-        branch: str | None = None,
-        head_sha: str | None = None,
-        event: str | None = None,
-        per_page: int = 20,
-    ) -> list[dict[str, Any]]: ...
 
 
 def stale_reason(github: BranchClient, failure: FailureDetected) -> str | None:

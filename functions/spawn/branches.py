@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from functions.spawn.target import Target, default_branches, is_fix_branch
 from healer.models import ContextGathered
 from healer.policy import shown
 from healer.settings import Settings
+from healer.target import Target, default_branches, is_fix_branch
 
 
 class BranchClient(Protocol):

@@ -14,10 +14,10 @@ import hashlib
 import re
 from typing import Any
 
-from functions.spawn.target import Target
 from healer import coderun as contract
 from healer.roster import Specialist
 from healer.secrets import mask
+from healer.target import Target
 
 MAX_NAME = 63
 MAX_INLINE_PROMPT = 256 * 1024

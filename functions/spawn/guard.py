@@ -9,13 +9,14 @@ with a code). Pure: no store, no network.
 
 from __future__ import annotations
 
-from functions.spawn.limits import Refusal
-from functions.spawn.target import Target, is_fix_branch
 from healer import policy
 from healer.errors import InvalidInput
 from healer.events import task_id
 from healer.models import ContextGathered
 from healer.settings import Settings
+from healer.state.limits import Refusal
+from healer.target import Target, is_fix_branch
+from healer.vocabulary import SkipCode
 
 
 def check_identity(target: Target) -> None:
@@ -33,7 +34,7 @@ def policy_refusal(context: ContextGathered, target: Target, settings: Settings)
     """ingest's repository, branch and fork rules, on the context and where the agent pushes."""
     reason = policy.repository_refusal(target.repository, settings)
     if reason is not None:
-        return Refusal("repository", reason)
+        return Refusal(SkipCode.REPOSITORY, reason)
     failure = context.classified.failure
     if failure is None:  # alerts: raised by GitHub, about the default branch (as in ingest)
         return None
@@ -43,10 +44,10 @@ def policy_refusal(context: ContextGathered, target: Target, settings: Settings)
     for branch in branches:
         reason = policy.branch_refusal(branch, settings)
         if reason is not None:
-            return Refusal("branch", reason)
+            return Refusal(SkipCode.BRANCH, reason)
     pull = context.pull_request
     fork = policy.fork_of(pull.head_repository, target.repository) if pull is not None else ""
     reason = policy.fork_refusal(fork, settings)
     if reason is not None:
-        return Refusal("fork", reason)
+        return Refusal(SkipCode.FORK, reason)
     return None

@@ -24,9 +24,7 @@ def with_attempt(
 ) -> TaskRecord:
     """``record`` with ``entry`` as its attempt (replaced if that attempt is there already,
     keeping its first ``started_at``) and status ``running`` (no longer waiting)."""
-    out = (record or TaskRecord()).without("waiting").filled_from(base)
-    if "created_at" not in out.model_fields_set:
-        out = out.model_copy(update={"created_at": now})
+    out = (record or TaskRecord()).without("waiting").based_on(base, now)
     previous = out.entry(entry.attempt)
     merged = entry
     if previous is not None:

@@ -5,9 +5,10 @@ repository, branch and fork policy is applied again (``guard``); the agent never
 default branch or a protected one unless configured to (``branches``). Per the primary
 verdict: ``fix`` renders the specialist's prompt, stores it beside the run and creates a
 CodeRun; ``rerun`` asks GitHub to re-run the failed jobs; ``ignore`` is skipped. Claims (see
-``limits``) make a redelivery answer the same event, and anything that fails half-way gives
-its claims back before the broker retries. A limit that will lift keeps the task waiting (see
-``waiting``) instead of dropping it. Event ids are keyed on (task id, attempt).
+``dedup`` and ``healer.state.limits``) make a redelivery answer the same event, and anything
+that fails half-way gives its claims back before the broker retries. A limit that will lift
+keeps the task waiting (see ``healer.state.waiting``) instead of dropping it. Event ids are
+keyed on (task id, attempt).
 """
 
 from __future__ import annotations
@@ -21,27 +22,22 @@ from cloudevents.http import CloudEvent
 
 from functions.spawn.branches import push_refusal
 from functions.spawn.coderun import build_manifest
+from functions.spawn.dedup import claim_dedup, finish_dedup
 from functions.spawn.guard import check_identity, policy_refusal
 from functions.spawn.launcher import Launcher, launcher_for
-from functions.spawn.limits import (
-    Claims,
-    Limits,
-    Refusal,
-    claim_dedup,
-    finish_dedup,
-)
 from functions.spawn.record import planned_agent, record_attempt
 from functions.spawn.start import start_sha
-from functions.spawn.target import Target, diverted, target_of
-from functions.spawn.waiting import LIFTING, Waiting, record_waiting
-from functions.spawn.waiting import started as waiting_started
 from healer.errors import InvalidInput
 from healer.events import build_event, event_data
 from healer.models import ContextGathered, RemediationSkipped, RemediationStarted
 from healer.state import clock, persistence
+from healer.state.limits import Claims, Limits, Refusal
 from healer.state.records import Attempt, TaskRecord
+from healer.state.waiting import Waiting, record_waiting
+from healer.state.waiting import started as waiting_started
 from healer.stores.keys import branch_key, spawn_dedup_key, task_key
-from healer.vocabulary import Action, EventType, Stage
+from healer.target import Target, diverted, target_of
+from healer.vocabulary import LIFTING, Action, EventType, SkipCode, Stage
 
 if TYPE_CHECKING:
     import jinja2
@@ -62,12 +58,7 @@ class Spawner:
     clock: Callable[[], str] = field(default=clock.now)
 
     def limits(self) -> Limits:
-        settings = self.services.settings
-        return Limits(
-            self.services.state,
-            max_concurrent=settings.max_concurrent,
-            window_seconds=max(0, settings.time_window_mins) * 60,
-        )
+        return Limits.of(self.services.state, self.services.settings)
 
     def __call__(self, event: CloudEvent) -> CloudEvent:
         if event["type"] != EventType.CONTEXT_GATHERED:
@@ -87,19 +78,21 @@ class Spawner:
             return skipped(target, refusal.code, refusal.reason)
         if action == Action.IGNORE:
             why = target.primary.failure_type.value
-            return skipped(target, "ignore", f"the verdict ({why}) asks for no remediation")
+            return skipped(target, SkipCode.IGNORE, f"the verdict ({why}) asks for no remediation")
         if action in (Action.FIX, Action.UNSURE):
             floor = self.services.settings.min_confidence
             if target.primary.confidence < floor:
                 why = (
                     f"{target.primary.failure_type.value} at confidence {target.primary.confidence}"
                 )
-                return skipped(target, "unsure", f"the verdict ({why}) is below min_confidence")
+                return skipped(
+                    target, SkipCode.UNSURE, f"the verdict ({why}) is below min_confidence"
+                )
             action = Action.FIX
         if target.attempt > max_attempts:
             return skipped(
                 target,
-                "max_attempts",
+                SkipCode.MAX_ATTEMPTS,
                 f"attempt {target.attempt} is past max_attempts ({max_attempts})",
             )
         state = self.services.state
@@ -303,7 +296,7 @@ def started(target: Target, payload: RemediationStarted) -> CloudEvent:
     return _event(EventType.REMEDIATION_STARTED, target, payload)
 
 
-def skipped(target: Target, code: str, reason: str, waiting_since: str = "") -> CloudEvent:
+def skipped(target: Target, code: SkipCode, reason: str, waiting_since: str = "") -> CloudEvent:
     payload = RemediationSkipped(
         task_id=target.task_id,
         repository=target.repository,

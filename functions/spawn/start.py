@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from functions.spawn.target import Target
+from healer.target import Target
 
 
 class BranchReader(Protocol):

@@ -44,7 +44,7 @@ class StatusHandler:
             records = tasks.list_tasks(self.services.state, limit=tasks.MAX_SCANNED)
             return JSONReply(
                 {
-                    "tasks": records[: tasks.MAX_TASKS],
+                    "tasks": tasks.as_json(records[: tasks.MAX_TASKS]),
                     "counts": tasks.counts(records),
                     "by_failure_type": tasks.counts(records, "failure_type"),
                     "waiting": tasks.waiting_tasks(records),
@@ -53,7 +53,7 @@ class StatusHandler:
                 }
             )
         if path.startswith(API + "/"):
-            return JSONReply(tasks.get_task(self.services.state, path[len(API) + 1 :]))
+            return JSONReply(tasks.get_task(self.services.state, path[len(API) + 1 :]).stored())
         if path == "/api/dead-letters":
             return JSONReply({"dead_letters": deadletters.listing(self.services.blobs)})
         return JSONReply(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from healer.errors import PermanentError
+from healer.state import persistence
+from healer.state.records import Attempt, Outcome, TaskRecord, TaskStatus
 from healer.stores.keys import TASK_PREFIX, task_key
 from healer.stores.state import StateStore
 
@@ -19,91 +22,99 @@ class TaskNotFound(PermanentError):
     title = "task not found"
 
 
-def list_tasks(state: StateStore, limit: int = MAX_TASKS) -> list[dict[str, Any]]:
+class AttemptView(Attempt):
+    """An attempt as the views read it: an outcome this version does not know is shown."""
+
+    outcome: Outcome | str = ""  # type: ignore[assignment]  # wider on purpose: read only
+
+
+class TaskView(TaskRecord):
+    """A task record as the views read it: a status or outcome this version does not know (a
+    newer writer's) is shown as it stands rather than hiding the task."""
+
+    status: TaskStatus | str | None = None  # type: ignore[assignment]  # as above
+    attempts: list[AttemptView] = Field(default_factory=list)  # type: ignore[assignment]
+
+
+def _named(record: TaskView, task_id: str) -> TaskView:
+    return record if record.task_id else record.model_copy(update={"task_id": task_id})
+
+
+def list_tasks(state: StateStore, limit: int = MAX_TASKS) -> list[TaskView]:
     """The newest ``limit`` task records (by ``updated_at``, else ``created_at``), newest first;
     unreadable ones skipped. Sorting comes before the cut, so a new task is never left out."""
     tasks = []
     for key in state.keys(TASK_PREFIX)[:MAX_SCANNED]:
-        record = _record(state.get(key))
+        record = persistence.parse(TaskView, state.get(key))
         if record is not None:
-            record.setdefault("task_id", key[len(TASK_PREFIX) :])
-            tasks.append(record)
+            tasks.append(_named(record, key[len(TASK_PREFIX) :]))
     tasks.sort(key=_when, reverse=True)
     return tasks[:limit]
 
 
-def _when(record: dict[str, Any]) -> str:
-    return str(record.get("updated_at") or record.get("created_at") or "")
+def _when(record: TaskView) -> str:
+    return record.updated_at or record.created_at
 
 
-def get_task(state: StateStore, task_id: str) -> dict[str, Any]:
-    record = _record(state.get(task_key(task_id)))
+def get_task(state: StateStore, task_id: str) -> TaskView:
+    record = persistence.read(state, task_key(task_id), TaskView)
     if record is None:
         raise TaskNotFound(f"no task {task_id!r} in the state store")
-    record.setdefault("task_id", task_id)
-    return record
+    return _named(record, task_id)
 
 
-def counts(tasks: list[dict[str, Any]], field: str = "status") -> dict[str, int]:
+def as_json(records: list[TaskView]) -> list[dict[str, Any]]:
+    """The records as stored (what ``GET /api/status`` lists)."""
+    return [record.stored() for record in records]
+
+
+def counts(
+    tasks: list[TaskView], field: Literal["status", "failure_type"] = "status"
+) -> dict[str, int]:
     """How many tasks have each value of ``field`` (status, failure_type)."""
-    return dict(sorted(Counter(str(t.get(field) or "unknown") for t in tasks).items()))
+    return dict(sorted(Counter(str(getattr(t, field) or "unknown") for t in tasks).items()))
 
 
-def waiting(task: dict[str, Any]) -> dict[str, Any] | None:
+def waiting(task: TaskView) -> dict[str, Any] | None:
     """What a waiting task waits for (its ``waiting`` entry); None for any other task."""
-    entry = task.get("waiting")
-    if task.get("status") != "waiting" or not isinstance(entry, dict):
+    entry = task.waiting_entry()
+    if entry is None:
         return None
     return {
-        "task_id": str(task.get("task_id", "")),
-        "repository": str(task.get("repository", "")),
-        "attempt": entry.get("attempt"),
-        "code": str(entry.get("code") or ""),
-        "reason": str(entry.get("reason") or ""),
-        "since": str(entry.get("since") or ""),
+        "task_id": task.task_id,
+        "repository": task.repository,
+        "attempt": entry.attempt,
+        "code": entry.code,
+        "reason": entry.reason,
+        "since": entry.since,
     }
 
 
-def waiting_tasks(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def waiting_tasks(tasks: list[TaskView]) -> list[dict[str, Any]]:
     """Every waiting task, oldest first: the order they start in."""
     found = [w for w in map(waiting, tasks) if w is not None]
     return sorted(found, key=lambda w: (w["since"], w["task_id"]))
 
 
-def _attempts(task: dict[str, Any]) -> list[dict[str, Any]]:
-    attempts = task.get("attempts") if isinstance(task.get("attempts"), list) else []
-    return [a for a in attempts or [] if isinstance(a, dict)]
-
-
-def summary(task: dict[str, Any]) -> dict[str, Any]:
+def summary(task: TaskView) -> dict[str, Any]:
     """The columns a list view shows: the last attempt's agent and outcome, every CodeRun."""
-    attempts = _attempts(task)
-    last = attempts[-1] if attempts else {}
-    escalation = task.get("escalation") if isinstance(task.get("escalation"), dict) else {}
+    attempts = task.attempts
+    last = attempts[-1] if attempts else None
+    escalation_url = task.escalation.comment_url if task.escalation is not None else ""
     waits = waiting(task)
     return {
-        "task_id": str(task.get("task_id", "")),
-        "repository": str(task.get("repository", "")),
-        "run_id": task.get("run_id"),
-        "failure_type": str(task.get("failure_type") or ""),
-        "status": str(task.get("status") or "unknown"),
+        "task_id": task.task_id,
+        "repository": task.repository,
+        "run_id": task.run_id,
+        "failure_type": task.failure_type,
+        "status": str(task.status or "unknown"),
         "attempts": len(attempts),
-        "agent": str(last.get("agent", "")),
-        "outcome": str(last.get("outcome", "")),
-        "coderuns": [str(a["coderun_name"]) for a in attempts if a.get("coderun_name")],
+        "agent": last.agent if last is not None else "",
+        "outcome": str(last.outcome) if last is not None else "",
+        "coderuns": [a.coderun_name for a in attempts if a.coderun_name],
         "updated_at": _when(task),
-        "comment_url": str(task.get("comment_url") or (escalation or {}).get("comment_url") or ""),
+        "comment_url": task.comment_url or escalation_url,
         "waiting_for": (
             f"{waits['code']} since {waits['since']}: {waits['reason']}" if waits else ""
         ),
     }
-
-
-def _record(raw: str | None) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None

@@ -6,6 +6,7 @@ The Trigger manifests in ``knative/`` must agree with this module; a test checks
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 PREFIX = "dev.healer."
 
@@ -38,6 +39,29 @@ class Stage(StrEnum):
     COMPLETION_CHECK = "completion-check"
     ESCALATE = "escalate"
     STATUS = "status"
+
+
+class SkipCode(StrEnum):
+    """Why spawn skipped (``remediation.skipped`` ``code``), for machines; the docs list these
+    (a test checks they agree)."""
+
+    IGNORE = "ignore"  # the verdict asks for no remediation
+    UNSURE = "unsure"  # the verdict is below min_confidence
+    MAX_ATTEMPTS = "max_attempts"  # the attempt is past max_attempts
+    REPOSITORY = "repository"  # policy: the repository is not allowed
+    BRANCH = "branch"  # policy: the branch is not allowed
+    FORK = "fork"  # policy: a fork's run
+    BREAKER = "breaker"  # lifts: the circuit breaker is open
+    BUSY = "busy"  # lifts: another task is still working on the branch
+    WINDOW = "window"  # lifts: another task started on the branch within the window
+    CONCURRENCY = "concurrency"  # lifts: every CodeRun slot is taken
+
+
+# Skips whose limit lifts: the task waits and starts when it allows.
+LIFTING = frozenset({SkipCode.BREAKER, SkipCode.BUSY, SkipCode.WINDOW, SkipCode.CONCURRENCY})
+
+# Where escalate told GitHub: a comment on the PR, or a new issue.
+CommentKind = Literal["comment", "issue"]
 
 
 def source_of(stage: Stage) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from healer.errors import InvalidInput
+from healer.github.protocols import RunLister
 from healer.models import FailureDetected
 from healer_classifier.logs import FailedJob, first_failed_step
 
@@ -20,21 +21,11 @@ MAX_LOGS = 8
 """Failed jobs whose logs are fetched; a bigger matrix adds names-only verdicts for the rest."""
 
 
-class RunSource(Protocol):
+class RunSource(RunLister, Protocol):
     def get_job(self, repo: str, job_id: int | str) -> dict[str, Any]: ...
 
     def list_run_jobs(
         self, repo: str, run_id: int, attempt: int | None = None
-    ) -> list[dict[str, Any]]: ...
-
-    def list_runs(
-        self,
-        repo: str,
-        *,
-        branch: str | None = None,
-        head_sha: str | None = None,
-        event: str | None = None,
-        per_page: int = 20,
     ) -> list[dict[str, Any]]: ...
 
 

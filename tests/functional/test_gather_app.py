@@ -22,6 +22,7 @@ from healer.github.recorded import RecordedTransport
 from healer.models import AlertDetected, ContextGathered, FailureDetected, RemediationRetry
 from healer.services import Services
 from healer.settings import Settings
+from healer.stores import keys
 from healer.stores.file import FileBlobStore
 from healer.stores.memory import MemoryStateStore
 from healer.vocabulary import AlertKind, EventType, FailureType, Stage
@@ -194,8 +195,10 @@ def test_a_retry_event_is_gathered_as_the_next_attempt(tmp_path: Path) -> None:
     services = recorded_services(tmp_path)
     client = app_with(services)
     first = reply_context(post(client, classified(SCENARIOS["api"], tmp_path)))
+    context_key = keys.context_key("acme/api", 7003, 1, 1)
+    services.blobs.put(context_key, first.model_dump_json().encode())
     retry = RemediationRetry(
-        context=first, attempt=2, reason="CI still failing", next_agent="viper"
+        task_id=first.task_id, context_key=context_key, attempt=2, reason="CI still failing"
     )
     event = build_event(
         EventType.REMEDIATION_RETRY,

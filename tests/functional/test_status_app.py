@@ -209,8 +209,8 @@ def test_tasks_are_newest_first_and_the_cut_keeps_the_newest(services: Services)
     services.state.set("task:a-old", spawned("a-old", "2026-01-01T00:00:00Z", "rust_test"))
     services.state.set("task:z-new", spawned("z-new", "2026-03-01T00:00:00Z", "rust_test"))
     services.state.set("task:m-mid", spawned("m-mid", "2026-02-01T00:00:00Z", "python_test"))
-    assert [t["task_id"] for t in tasks.list_tasks(services.state)] == ["z-new", "m-mid", "a-old"]
-    assert [t["task_id"] for t in tasks.list_tasks(services.state, limit=1)] == ["z-new"]
+    assert [t.task_id for t in tasks.list_tasks(services.state)] == ["z-new", "m-mid", "a-old"]
+    assert [t.task_id for t in tasks.list_tasks(services.state, limit=1)] == ["z-new"]
     row = tasks.summary(tasks.get_task(services.state, "z-new"))
     assert row["failure_type"] == "rust_test" and row["agent"] == "atlas"
     assert row["coderuns"] == ["healer-z-new-a1", "healer-z-new-a2"]

@@ -28,7 +28,6 @@ from functions.spawn.coderun import build_manifest
 from functions.spawn.kube import KubernetesLauncher
 from functions.spawn.launcher import LaunchForbidden, LaunchRejected, LaunchUnavailable
 from functions.spawn.stage import Spawner
-from functions.spawn.target import target_of
 from healer.coderun import validate_coderun
 from healer.events import build_event
 from healer.models import ContextGathered
@@ -39,6 +38,7 @@ from healer.settings import Settings
 from healer.stores.file import FileBlobStore
 from healer.stores.keys import ACTIVE_KEY, BREAKER_KEY, FAILURES_KEY
 from healer.stores.memory import MemoryStateStore
+from healer.target import target_of
 from healer.vocabulary import EventType, Stage
 from healer_dev.broker.finish import coderun_update, fix_commit
 

@@ -137,6 +137,11 @@ def ci_done(attempt: int = 1, conclusion: str = "success", sha: str = "") -> Clo
     return ci_event(REPO, BRANCH, sha or fix_commit(name), conclusion, key=f"{name}-{conclusion}")
 
 
+def retried_from(services: Services, data: dict[str, Any]) -> ContextGathered:
+    """The context a ``remediation.retry`` names, read back from the blob store."""
+    return ContextGathered.model_validate_json(services.blobs.get(data["context_key"]))
+
+
 def record(services: Services) -> dict[str, Any]:
     value = services.state.get_json(f"task:{TASK}")
     assert isinstance(value, dict)

@@ -20,15 +20,6 @@ RUNTIME = ROOT / "shared" / "healer"
 CLASSIFIER = ROOT / "shared" / "healer_classifier"
 STAGES = sorted(p.name for p in FUNCTIONS.iterdir() if (p / "main.py").is_file())
 
-# Imports from one stage into another that are still to go, each with where it goes. Any other
-# crossing fails. Delete an entry when its import goes; none may be added.
-_STATE = "the state keys, the slot and waiting-work records in the shared package"
-PENDING: dict[tuple[str, str], str] = {
-    ("functions.completion_check.release", "functions.spawn.limits"): _STATE,
-    ("functions.completion_check.release", "functions.spawn.target"): _STATE,
-    ("functions.completion_check.release", "functions.spawn.waiting"): _STATE,
-}
-
 
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
@@ -118,12 +109,8 @@ def test_every_stage_is_found() -> None:
 
 
 def test_no_stage_imports_another_stage() -> None:
-    unexpected = sorted(
-        (importer, name)
-        for importer, name in stage_crossings()
-        if (importer, _top(name, 3)) not in PENDING
-    )
-    assert unexpected == [], "a stage imports another stage; move what both need to shared/"
+    crossings = sorted(stage_crossings())
+    assert crossings == [], "a stage imports another stage; move what both need to shared/"
 
 
 def test_the_runtime_package_imports_neither_the_functions_nor_the_dev_tools() -> None:

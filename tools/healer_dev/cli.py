@@ -9,9 +9,12 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from healer.errors import HealerError
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def _emit(out: TextIO, records: list[dict[str, Any]], as_json: bool) -> None:
@@ -134,10 +137,7 @@ def _replay_remote(args: argparse.Namespace, out: TextIO) -> int:
 
     from healer.settings import Settings
     from healer_dev.broker import report
-    from healer_dev.broker.hops import Hop, Outcome
-    from healer_dev.broker.local import encode, reason_of
     from healer_dev.broker.replay import delivery_files, event_of_file
-    from healer_dev.broker.transport import Answer
 
     settings = Settings.load()
     files = delivery_files(args.paths)
@@ -153,33 +153,45 @@ def _replay_remote(args: argparse.Namespace, out: TextIO) -> int:
                 errors += 1
                 out.write(f"  error: {exc}\n")
                 continue
-            headers, body = encode(event)
-            try:
-                response = client.post(args.broker, headers=headers, content=body)
-                answer = Answer(
-                    response.status_code,
-                    {k.lower(): v for k, v in response.headers.items()},
-                    response.content,
-                )
-            except httpx.HTTPError as exc:
-                answer = Answer(None, error=f"{type(exc).__name__}: {exc}")
-            hop = Hop(
-                stage="broker",
-                type=str(event["type"]),
-                id=str(event["id"]),
-                status=answer.status,
-                outcome=Outcome.INGRESS,
-                reason=reason_of(answer) if answer.status != 202 or not answer.body else "",
-                delivery=str(path),
-            )
-            records = [report.record(hop)]
-            remote = _remote_hops(answer.body)
-            records += [{**r, "delivery": str(path)} for r in remote]
+            records = [
+                {**r, "delivery": str(path)} for r in _send_to_broker(client, args.broker, event)
+            ]
             all_records += records
             _emit(out, records, args.json)
     if not args.json:
         out.write(report.summary(len(files), all_records, errors) + "\n")
     return 1 if errors or any(report.failed(r) for r in all_records) else 0
+
+
+def _send_to_broker(client: httpx.Client, broker: str, event: Any) -> list[dict[str, Any]]:
+    """Post ``event`` to a broker's ingress: the ingress hop's record, then the hops a
+    ``healer dev`` broker reports it made (a real broker reports none)."""
+    import httpx
+
+    from healer_dev.broker import report
+    from healer_dev.broker.hops import Hop, Outcome
+    from healer_dev.broker.local import encode, reason_of
+    from healer_dev.broker.transport import Answer
+
+    headers, body = encode(event)
+    try:
+        response = client.post(broker, headers=headers, content=body)
+        answer = Answer(
+            response.status_code,
+            {k.lower(): v for k, v in response.headers.items()},
+            response.content,
+        )
+    except httpx.HTTPError as exc:
+        answer = Answer(None, error=f"{type(exc).__name__}: {exc}")
+    hop = Hop(
+        stage="broker",
+        type=str(event["type"]),
+        id=str(event["id"]),
+        status=answer.status,
+        outcome=Outcome.INGRESS,
+        reason=reason_of(answer) if answer.status != 202 or not answer.body else "",
+    )
+    return [report.record(hop), *_remote_hops(answer.body)]
 
 
 def _remote_hops(body: bytes) -> list[dict[str, Any]]:
@@ -363,7 +375,7 @@ def _local_status() -> dict[str, Any]:
     letters = importlib.import_module("functions.status.deadletters")
     records = tasks.list_tasks(services.state)
     return {
-        "tasks": records,
+        "tasks": tasks.as_json(records),
         "counts": tasks.counts(records),
         "by_failure_type": tasks.counts(records, "failure_type"),
         "dead_letters": letters.listing(services.blobs),
@@ -383,7 +395,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     counts = shown.get("counts") or {}
     total = shown.get("total", len(records))
     print(f"{total} tasks" + "".join(f", {n} {s}" for s, n in counts.items()))
-    for task in (tasks.summary(r) for r in records):
+    for task in (tasks.summary(tasks.TaskView.model_validate(r)) for r in records):
         print(
             f"  {task['task_id']:<32} {task['status']:<12} {task['repository']}#{task['run_id']} "
             f"{task['failure_type'] or '?'} agent={task['agent'] or '-'} "
@@ -490,34 +502,10 @@ def _publisher(broker: str, args: argparse.Namespace) -> tuple[Any, Any]:
     if broker:
         import httpx
 
-        from healer_dev.broker.local import encode
-
         client = httpx.Client(timeout=args.timeout)
 
         def post(event: Any) -> list[dict[str, Any]]:
-            from healer_dev.broker.hops import Hop, Outcome
-            from healer_dev.broker.local import reason_of
-            from healer_dev.broker.transport import Answer
-
-            headers, body = encode(event)
-            try:
-                response = client.post(broker, headers=headers, content=body)
-                answer = Answer(
-                    response.status_code,
-                    {k.lower(): v for k, v in response.headers.items()},
-                    response.content,
-                )
-            except httpx.HTTPError as exc:
-                answer = Answer(None, error=f"{type(exc).__name__}: {exc}")
-            hop = Hop(
-                stage="broker",
-                type=str(event["type"]),
-                id=str(event["id"]),
-                status=answer.status,
-                outcome=Outcome.INGRESS,
-                reason=reason_of(answer) if answer.status != 202 or not answer.body else "",
-            )
-            return [report.record(hop), *_remote_hops(answer.body)]
+            return _send_to_broker(client, broker, event)
 
         return post, client.close
     from healer.services import Services

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from healer.models.base import Payload
@@ -17,7 +19,7 @@ from healer.models.identity import (
     Token,
     Url,
 )
-from healer.vocabulary import Action, FailureType
+from healer.vocabulary import Action, CommentKind, FailureType, SkipCode
 
 
 class RemediationStarted(Payload):
@@ -42,7 +44,7 @@ class RemediationSkipped(Payload):
     run_id: RunId
     attempt: Attempt
     reason: str
-    code: str = ""  # why, for machines: ignore, max_attempts, breaker, concurrency, window
+    code: SkipCode | Literal[""] = ""  # why, for machines
     # Set when the limit will lift: the task waits (since then) and starts when it allows.
     waiting_since: str = ""
 
@@ -62,13 +64,15 @@ class RemediationSucceeded(Payload):
 
 
 class RemediationRetry(Payload):
-    """Asks gather to refresh context for another attempt."""
+    """Asks gather to refresh context for another attempt. The context the last attempt
+    started from is already in the blob store (spawn put it there), so the event names it by
+    ``context_key`` instead of carrying it; the next specialist is on the task record."""
 
-    context: ContextGathered
+    task_id: TaskId
+    context_key: Key
     attempt: Attempt
     previous_attempts: list[AttemptSummary] = Field(default_factory=list)
     reason: str = ""
-    next_agent: str = ""
 
 
 class RemediationExhausted(Payload):
@@ -88,7 +92,7 @@ class RemediationEscalated(Payload):
     run_id: RunId
     channels: list[str] = Field(default_factory=list)
     comment_url: Url = ""
-    comment_kind: str = ""  # comment (on the PR) | issue (a new one)
+    comment_kind: CommentKind | Literal[""] = ""  # on the PR, or a new issue
     failure_type: str = ""
     attempts: int = 0
     disabled: list[str] = Field(default_factory=list)  # channels not configured

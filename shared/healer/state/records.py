@@ -20,7 +20,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from healer.vocabulary import Action
+from healer.vocabulary import Action, CommentKind
 
 
 class TaskStatus(StrEnum):
@@ -166,7 +166,7 @@ class Escalation(Stored):
 
     channels: list[str] = Field(default_factory=list)
     comment_url: str = ""
-    comment_kind: str = ""
+    comment_kind: CommentKind | Literal[""] = ""
     errors: dict[str, str] = Field(default_factory=dict)
     disabled: list[str] = Field(default_factory=list)
     message_key: str = ""
@@ -202,6 +202,14 @@ class TaskRecord(Rewritten):
     def latest(self) -> Attempt | None:
         return max(self.attempts, key=lambda a: a.attempt, default=None)
 
+    def based_on(self, base: TaskRecord, now: str, *, empty_too: bool = False) -> Self:
+        """This record with what ``base`` sets filled in (see ``filled_from``) and
+        ``created_at`` stamped ``now`` when it has none: how every writer starts a change."""
+        out = self.filled_from(base, empty_too=empty_too)
+        if "created_at" in out.model_fields_set:
+            return out
+        return out.model_copy(update={"created_at": now})
+
     def waiting_entry(self) -> Waiting | None:
         """The ``waiting`` entry, when the record says the task is waiting."""
         return self.waiting if self.status == TaskStatus.WAITING else None
@@ -222,21 +230,28 @@ class ChannelResult(Rewritten):
     status: Literal["sent", "failed"]
     at: str = ""
     error: str = ""
-    kind: str = ""  # GitHub: comment | issue
+    kind: CommentKind | Literal[""] = ""  # GitHub
     url: str = ""
     number: int | None = None
     message_id: str = ""  # Discord
     note: str = ""
 
 
-class EscalationClaim(Rewritten):
-    """``escalated:<task>``: the escalation's progress, leased to one delivery at a time."""
+class Leased(Rewritten):
+    """Work one delivery does at a time (:class:`healer.state.leases.Lease`): ``pending``
+    while leased (``lease`` names the delivery, until ``lease_until``), then ``done`` with the
+    ``payload`` a redelivery answers with."""
 
     state: Literal["pending", "done"] = "pending"
-    channels: dict[str, ChannelResult] = Field(default_factory=dict)
     lease: str = ""
     lease_until: int | float = 0  # an int stays an int, so a rewrite stores it unchanged
     payload: dict[str, Any] | None = None
+
+
+class EscalationClaim(Leased):
+    """``escalated:<task>``: the escalation's progress, leased to one delivery at a time."""
+
+    channels: dict[str, ChannelResult] = Field(default_factory=dict)
 
 
 class StaleMarker(Stored):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -13,7 +14,7 @@ from github_routes import Routes, paged, recorded, services
 
 from functions.classify.stage import Classifier
 from functions.gather.stage import Gatherer
-from healer.errors import InvalidInput
+from healer.errors import InvalidInput, StoreUnavailable
 from healer.events import build_event
 from healer.github.exceptions import GitHubUnavailable
 from healer.models import (
@@ -25,7 +26,11 @@ from healer.models import (
     RemediationRetry,
 )
 from healer.runtime import Skip
+from healer.services import Services
+from healer.settings import Settings
 from healer.stores import keys
+from healer.stores.file import FileBlobStore
+from healer.stores.memory import MemoryStateStore
 from healer.vocabulary import EventType, FailureType, Stage
 
 SHA1 = "3f786850e387550fdab836ed7e6dc881de23001b"
@@ -174,8 +179,13 @@ def test_a_github_outage_on_the_essentials_is_retryable(gatherer: Gatherer, rout
         gatherer(event)
 
 
-def retry_event(ctx: ContextGathered, **fields: object) -> CloudEvent:
-    retry = RemediationRetry.model_validate({"context": ctx.model_dump(), "attempt": 2, **fields})
+def retry_event(gatherer: Gatherer, ctx: ContextGathered, **fields: object) -> CloudEvent:
+    """A retry naming ``ctx`` as spawn stored it, at its attempt's context key."""
+    key = keys.context_key("acme/widgets", 7001, 1, ctx.attempt)
+    gatherer.services.blobs.put(key, ctx.model_dump_json().encode())
+    retry = RemediationRetry.model_validate(
+        {"task_id": ctx.task_id, "context_key": key, "attempt": 2, **fields}
+    )
     return build_event(
         EventType.REMEDIATION_RETRY,
         Stage.COMPLETION_CHECK,
@@ -230,7 +240,7 @@ def test_a_retry_refreshes_the_logs_and_lists_what_earlier_attempts_did(
         summary="Sorted child tables by insertion order",
     )
 
-    reply = gatherer(retry_event(ctx, previous_attempts=[summary.model_dump()]))
+    reply = gatherer(retry_event(gatherer, ctx, previous_attempts=[summary.model_dump()]))
 
     retried = context(reply)
     assert retried.attempt == 2 and retried.task_id == "acme-widgets-7001"
@@ -268,7 +278,7 @@ def test_a_retry_without_a_newer_failure_keeps_the_original_verdicts(
     )
     routes.json("/repos/acme/widgets/actions/runs/7001", dict(run, conclusion="success"))
 
-    retried = context(gatherer(retry_event(ctx)))
+    retried = context(gatherer(retry_event(gatherer, ctx)))
 
     assert retried.classified.verdicts == ctx.classified.verdicts
     assert any(m.startswith("logs: no failed run of CI") for m in retried.missing)
@@ -352,3 +362,47 @@ def test_a_fork_pull_request_is_remediated_when_allowed(routes: Routes, tmp_path
     ctx = context(gatherer(event))
 
     assert ctx.pull_request is not None and ctx.pull_request.number == 42
+
+
+def test_a_retry_whose_context_is_gone_is_a_400(gatherer: Gatherer) -> None:
+    ctx = context(gatherer(classified_event(gatherer)))
+    event = retry_event(gatherer, ctx)
+    gatherer.services.blobs.delete(keys.context_key("acme/widgets", 7001, 1, ctx.attempt))
+    with pytest.raises(InvalidInput, match="which is not in the blob store"):
+        gatherer(event)
+
+
+def test_a_retry_naming_another_tasks_context_is_a_400(gatherer: Gatherer) -> None:
+    ctx = context(gatherer(classified_event(gatherer)))
+    other = ctx.model_copy(update={"task_id": "acme-widgets-9999"})
+    with pytest.raises(InvalidInput, match="names the context of task 'acme-widgets-9999'"):
+        gatherer(retry_event(gatherer, other, task_id="acme-widgets-7001"))
+
+
+class FlakyBlobs(FileBlobStore):
+    """A blob store that goes down (``down``): every read is then a retryable outage."""
+
+    down = False
+
+    def open(self, key: str, *, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
+        if self.down:
+            raise StoreUnavailable(f"blob store unreachable reading {key}")
+        return super().open(key, chunk_size=chunk_size)
+
+
+def test_a_blob_store_outage_on_a_retry_is_retryable(routes: Routes, tmp_path: Path) -> None:
+    blobs = FlakyBlobs(tmp_path)
+    gatherer = Gatherer(
+        Services(
+            Settings(blob_dir=str(tmp_path)),
+            state=MemoryStateStore(),
+            blobs=blobs,
+            github=services(routes, tmp_path).github,
+        )
+    )
+    ctx = context(gatherer(classified_event(gatherer)))
+    event = retry_event(gatherer, ctx)
+    blobs.down = True
+    with pytest.raises(StoreUnavailable) as caught:
+        gatherer(event)
+    assert caught.value.status == 503

@@ -11,7 +11,6 @@ import pytest
 from credentials import PEM_BODY, PRIVATE_KEY, SHAPES
 
 from functions.spawn.coderun import build_manifest
-from functions.spawn.target import target_of
 from healer.models import (
     AttemptSummary,
     ChangedFile,
@@ -24,6 +23,7 @@ from healer.models import (
 from healer.prompts import environment, render_prompt
 from healer.roster import load_roster
 from healer.stores.file import FileBlobStore
+from healer.target import target_of
 from healer.vocabulary import Action, Category, FailureType
 from healer_classifier.engine.excerpt import render
 from healer_classifier.logs import DefaultEngine, FailedJob, fetch_and_classify

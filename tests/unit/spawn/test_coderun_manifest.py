@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from spawn_fixtures import ContextFactory, alert, failure, pull, verdict
 
 from functions.spawn.coderun import MAX_INLINE_PROMPT, build_manifest, coderun_name, label_value
-from functions.spawn.target import target_of
 from healer.coderun import validate_coderun
 from healer.roster import load_roster
+from healer.target import target_of
 from healer.vocabulary import Action, Category, FailureType
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

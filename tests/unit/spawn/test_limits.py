@@ -6,17 +6,10 @@ import json
 
 import pytest
 
-from functions.spawn.limits import (
-    ACTIVE_KEY,
-    BREAKER_KEY,
-    Claims,
-    InProgress,
-    Limits,
-    claim_dedup,
-    finish_dedup,
-)
+from functions.spawn.dedup import InProgress, claim_dedup, finish_dedup
 from functions.spawn.record import record_attempt, with_attempt
 from healer.errors import StoreUnavailable
+from healer.state.limits import ACTIVE_KEY, BREAKER_KEY, Claims, Limits
 from healer.state.records import Attempt, TaskRecord
 from healer.stores.memory import MemoryStateStore
 

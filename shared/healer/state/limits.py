@@ -1,10 +1,8 @@
-"""Dedup and limits, on the state store's atomic primitives (claim, incr, compare-and-set).
+"""Limits on starting work, on the state store's atomic primitives (claim, incr).
 
-State keys (docs/architecture.md):
+Shared by spawn (which takes them before starting an attempt) and completion-check (which asks
+them before releasing a waiting task). State keys (docs/architecture.md):
 
-- ``dedup:spawn:<task>:<attempt>``: one remediation per (task, attempt). Claimed ``pending``
-  for ``PENDING_TTL`` (longer than a function may run), then set to the ``remediation.started``
-  payload, so a redelivery answers the same event without starting anything.
 - ``active:count``: CodeRuns started and not yet finished. Spawn adds one before creating a
   CodeRun (and takes it back if that fails); completion-check takes one off per finished
   attempt that has a ``coderun_name``.
@@ -16,37 +14,25 @@ State keys (docs/architecture.md):
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from healer.errors import RetryableError
 from healer.state import persistence
-from healer.state.records import SpawnClaim, TaskRecord, TaskStatus
-from healer.stores.keys import (
-    ACTIVE_KEY,
-    BREAKER_KEY,
-    branch_key,
-    task_key,
-    window_key,
-)
+from healer.state.claims import Claim, Contended
+from healer.state.records import TaskRecord, TaskStatus
+from healer.stores.keys import ACTIVE_KEY, BREAKER_KEY, branch_key, task_key, window_key
 from healer.stores.state import StateStore
+from healer.vocabulary import SkipCode
 
-PENDING_TTL = 15 * 60
-DONE_TTL = 7 * 24 * 3600
+if TYPE_CHECKING:
+    from healer.settings import Settings
 
 __all__ = ["ACTIVE_KEY", "BREAKER_KEY", "Claims", "Limits", "Refusal"]
 
 
-class InProgress(RetryableError):
-    """Another delivery of the same context is starting this attempt right now."""
-
-    title = "remediation starting"
-
-
 @dataclass(frozen=True)
 class Refusal:
-    code: str  # breaker | busy | concurrency | window
+    code: SkipCode
     reason: str
 
 
@@ -60,43 +46,27 @@ class Claims:
     slot: bool = False
 
 
-def claim_dedup(state: StateStore, key: str, claims: Claims) -> dict[str, Any] | None:
-    """Own ``key`` (→ None), or the stored outcome of the delivery that already did."""
-    pending = persistence.dump(SpawnClaim(state="pending", token=secrets.token_hex(8)))
-    for _ in range(3):
-        if state.claim(key, pending, PENDING_TTL):
-            claims.dedup, claims.pending = key, pending
-            return None
-        raw = state.get(key)
-        if raw is None:  # expired between the two calls: claim again
-            continue
-        held = persistence.parse(SpawnClaim, raw)
-        if held is not None and held.state == "done" and held.data is not None:
-            return held.data
-        raise InProgress(f"{key} is being started by another delivery", retry_after=10)
-    raise InProgress(f"{key} kept changing hands", retry_after=5)
-
-
-def finish_dedup(state: StateStore, claims: Claims, data: dict[str, Any]) -> bool:
-    """Record the outcome; False if the pending claim expired and someone else took over."""
-    done = persistence.dump(SpawnClaim(state="done", data=data))
-    finished = state.compare_and_set(claims.dedup, claims.pending, done, DONE_TTL)
-    claims.dedup = claims.pending = ""
-    return finished
-
-
 @dataclass(frozen=True)
 class Limits:
     state: StateStore
     max_concurrent: int
     window_seconds: int
 
+    @classmethod
+    def of(cls, state: StateStore, settings: Settings) -> Limits:
+        """The limits ``settings`` configure, over ``state``."""
+        return cls(
+            state,
+            max_concurrent=settings.max_concurrent,
+            window_seconds=max(0, settings.time_window_mins) * 60,
+        )
+
     def breaker(self) -> Refusal | None:
         reason = self.state.get(BREAKER_KEY)
         if reason is None:
             return None
         why = f" ({reason})" if reason and reason not in ("1", "true") else ""
-        return Refusal("breaker", f"circuit breaker is open{why}; no remediation starts")
+        return Refusal(SkipCode.BREAKER, f"circuit breaker is open{why}; no remediation starts")
 
     def take_window(
         self, repository: str, branch: str, task_id: str, claims: Claims
@@ -104,22 +74,22 @@ class Limits:
         """Claim the branch for ``task_id``; a retry of the same task passes."""
         if self.window_seconds <= 0:
             return None
-        key = window_key(repository, branch)
-        for _ in range(3):
-            if self.state.claim(key, task_id, self.window_seconds):
-                claims.window = key
-                return None
-            holder = self.state.get(key)
-            if holder == task_id:
-                return None
-            if holder is not None:
-                minutes = self.window_seconds // 60
-                return Refusal(
-                    "window",
-                    f"task {holder} started on {repository} branch {branch} within the last "
-                    f"{minutes} minutes",
-                )
-        return None  # the window kept expiring under us: nothing holds it
+        window = Claim(self.state, window_key(repository, branch), self.window_seconds)
+        try:
+            holder = window.take_or_holder(task_id)
+        except Contended:  # the window kept expiring under us: nothing holds it
+            return None
+        if holder is None:
+            claims.window = window.key
+            return None
+        if holder == task_id:
+            return None
+        minutes = self.window_seconds // 60
+        return Refusal(
+            SkipCode.WINDOW,
+            f"task {holder} started on {repository} branch {branch} within the last "
+            f"{minutes} minutes",
+        )
 
     def branch_busy(self, repository: str, branch: str, task_id: str) -> Refusal | None:
         """Another task still working on the branch: its own CI run is that agent's result,
@@ -130,7 +100,7 @@ class Limits:
         record = persistence.read(self.state, task_key(holder), TaskRecord)
         if record is not None and record.status == TaskStatus.RUNNING:
             return Refusal(
-                "busy",
+                SkipCode.BUSY,
                 f"task {holder} is still remediating {repository} branch {branch}; "
                 "its CI result there belongs to that task",
             )
@@ -142,7 +112,7 @@ class Limits:
         if count > self.max_concurrent:
             self.state.incr(ACTIVE_KEY, -1)
             return Refusal(
-                "concurrency",
+                SkipCode.CONCURRENCY,
                 f"{count - 1} remediations are running; the limit is {self.max_concurrent}",
             )
         claims.slot = True
@@ -154,8 +124,8 @@ class Limits:
             self.state.incr(ACTIVE_KEY, -1)
             claims.slot = False
         if claims.window:
-            self.state.delete(claims.window)
+            Claim(self.state, claims.window, self.window_seconds).give_back()
             claims.window = ""
         if claims.dedup:
-            self.state.delete(claims.dedup)
+            Claim(self.state, claims.dedup, 0).give_back()
             claims.dedup = claims.pending = ""

@@ -15,15 +15,27 @@ the same attempt a no-op, so a task waits and starts exactly once per attempt.
 from __future__ import annotations
 
 from healer.state import clock, persistence
+from healer.state.claims import Claim
 from healer.state.records import TaskRecord, TaskStatus, Waiting
 from healer.stores.keys import WAITING_INDEX, task_key, waiting_lease_key
 from healer.stores.state import StateStore
 
 LEASE_TTL = 15 * 60  # longer than a delivery to spawn may take, retries included
-LIFTING = frozenset({"breaker", "busy", "window", "concurrency"})  # refusals that lift
 STATUS = TaskStatus.WAITING
 
-__all__ = ["LEASE_TTL", "LIFTING", "WAITING_INDEX", "Waiting", "record_waiting", "started"]
+__all__ = [
+    "LEASE_TTL",
+    "WAITING_INDEX",
+    "Waiting",
+    "lease",
+    "record_waiting",
+    "started",
+]
+
+
+def lease(state: StateStore, task_id: str, attempt: int) -> Claim:
+    """``waiting:lease:<task>:<attempt>``: held by the one release sending the attempt."""
+    return Claim(state, waiting_lease_key(task_id, attempt), LEASE_TTL)
 
 
 def score(stamp: str) -> float:
@@ -43,10 +55,9 @@ def with_waiting(
         waiting = waiting.model_copy(update={"since": previous.since})
         if previous == waiting:
             return None
-    out = out.filled_from(base)
-    if "created_at" not in out.model_fields_set:
-        out = out.model_copy(update={"created_at": now})
-    return out.model_copy(update={"status": STATUS, "waiting": waiting, "updated_at": now})
+    return out.based_on(base, now).model_copy(
+        update={"status": STATUS, "waiting": waiting, "updated_at": now}
+    )
 
 
 def record_waiting(
@@ -63,11 +74,11 @@ def record_waiting(
     )
     stored = (record.waiting_entry() if record is not None else None) or waiting
     state.index_add(WAITING_INDEX, task_id, score(stored.since))
-    state.delete(waiting_lease_key(task_id, stored.attempt))  # the next release may send it again
+    lease(state, task_id, stored.attempt).give_back()  # the next release may send it again
     return stored
 
 
 def started(state: StateStore, task_id: str, attempt: int) -> None:
     """The attempt started (its record says ``running``): out of line, lease dropped."""
     state.index_remove(WAITING_INDEX, task_id)
-    state.delete(waiting_lease_key(task_id, attempt))
+    lease(state, task_id, attempt).give_back()
