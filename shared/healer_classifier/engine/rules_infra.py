@@ -225,7 +225,7 @@ IAC_RULES: tuple[Rule, ...] = (
     _r(
         I,
         4.0,
-        "failed to ",
+        "resource(s) failed to ",
         "CloudFormation resources failed",
         r"The following resource\(s\) failed to (?:create|update|delete): \[",
     ),

@@ -242,7 +242,7 @@ K8S_AUDITOR_RULES: tuple[Rule, ...] = (
     _r(
         T.K8S_MANIFEST,
         2.0,
-        "Applying ",
+        " policy rule",
         "kyverno apply",
         r"^Applying \d+ policy rules? (?:\(\w+\) )?to \d+ resources?",
     ),
@@ -283,7 +283,7 @@ DEPENDENCY_REPORT_RULES: tuple[Rule, ...] = (
     _r(
         T.SECURITY_AUDIT,
         3.5,
-        "<testcase ",
+        '" name="[',
         "trivy JUnit vulnerability",
         r'<testcase classname="[^"]*" name="\[(?:UNKNOWN|LOW|MEDIUM|HIGH|CRITICAL)\] '
         r"(?:CVE-\d{4}-|GHSA-|RUSTSEC-|GO-\d{4}-|PYSEC-)",
@@ -296,12 +296,15 @@ DEPENDENCY_REPORT_RULES: tuple[Rule, ...] = (
         "container scanning report",
         r'"(?:check_name|category)"' + _Q + '"container_scanning"',
     ),
-    _r(
-        T.SECURITY_AUDIT,
-        2.5,
-        '"description"',
-        "code-quality vulnerability issue",
-        r'"description"' + _Q + r'"(?:CVE-\d{4}-\d+|GHSA-[\w-]+): ',
+    *(
+        _r(
+            T.SECURITY_AUDIT,
+            2.5,
+            f'"description"{sep}"',
+            "code-quality vulnerability issue",
+            r'"description"' + _Q + r'"(?:CVE-\d{4}-\d+|GHSA-[\w-]+): ',
+        )
+        for sep in (": ", ":")
     ),
     _r(
         T.SECURITY_AUDIT,
