@@ -273,3 +273,21 @@ def test_the_prefilter_stays_a_dfa_with_these_needles(capfd: pytest.CaptureFixtu
     for line in lines:
         _PREFILTER.search(line.encode())
     assert "DFA out of memory" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("error[B001]: openssl = 0.10.55 is explicitly denied", T.RUST_DEPS),
+        ("error[L003]: GPL-3.0 is not accepted for crate 'readline'", T.RUST_DEPS),
+        (
+            "warning[S002]: 'git' dependency on a crate not from an allowed organization",
+            T.RUST_DEPS,
+        ),
+        ("error[A001]: Potential segfault in the time crate", T.SECURITY_AUDIT),
+    ],
+)
+def test_cargo_deny_numbered_diagnostics(text: str, label: FailureType) -> None:
+    """cargo-deny before 0.13 numbered its codes; advisories stay an audit, the rest policy."""
+    verdict = classify_log([f"{text}\n  ┌─ /src/Cargo.lock:6:1\n".encode()])
+    assert verdict.failure_type is label, verdict.signals
