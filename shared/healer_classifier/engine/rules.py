@@ -36,4 +36,5 @@ CANCEL_MARKERS: tuple[str, ...] = (
     "The runner has received a shutdown signal",
     "The job was canceled",
     "This job was cancelled",
+    "higher priority waiting request",
 )

@@ -17,6 +17,13 @@ CODE_RULES: tuple[Rule, ...] = (
     _r(T.RUST_CLIPPY, 0.8, "cargo clippy", "cargo clippy invocation"),
     _r(
         T.RUST_CLIPPY,
+        3.0,
+        "`cargo clippy`",
+        "cargo clippy annotation",
+        r"^(?:::)?(?:ERROR|WARNING|error|warning)\W+`cargo clippy`: \S",
+    ),
+    _r(
+        T.RUST_CLIPPY,
         1.5,
         "implied by `-D warnings`",
         "lint denied by -D warnings",

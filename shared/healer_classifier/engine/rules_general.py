@@ -124,7 +124,7 @@ COMMAND_RULES: tuple[Rule, ...] = (
         2.0,
         "npm ERR! ",
         "npm script failed",
-        r"^npm ERR! \S+@\S+ (?P<script>[\w:.-]+): `(?P<cmd>.+)`$",
+        r"^(?:> )?(?:\[[\w:.-]+\] )?npm ERR! \S+@\S+ (?P<script>[\w:.-]+): `(?P<cmd>.+)`$",
         command=True,
     ),
     _r(
@@ -141,6 +141,14 @@ COMMAND_RULES: tuple[Rule, ...] = (
         " exited (",
         "workspace task failed",
         r"#(?P<script>[\w:.-]+): command \(.*?\) (?P<cmd>.+) exited \(\d+\)",
+        command=True,
+    ),
+    _r(
+        G,
+        2.0,
+        '" exited with ',
+        "npm-run-all task failed",
+        r'^ERROR: "(?P<script>[\w:.-]+)" exited with [1-9]\d*\.',
         command=True,
     ),
     _r(

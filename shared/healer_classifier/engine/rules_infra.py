@@ -69,6 +69,8 @@ RUNNER_RULES: tuple[Rule, ...] = (
     _r(R, 4.0, "No space left on device", "disk full"),
     _r(R, 4.0, "no space left on device", "disk full"),
     _r(R, 4.0, "You are running out of disk space", "disk full"),
+    _r(R, 4.0, "space on device", "disk full", r"(?i)\bno space (?:left )?on device"),
+    _r(R, 4.0, "not enough space on the disk", "disk full"),  # Windows
     # Time limits: the platform stopped the job or step.
     _r(R, 5.0, "has exceeded the maximum execution time", "job timed out"),
     _r(R, 5.0, "has timed out", "step timed out", r"The action (?:'[^']*' )?has timed out"),
@@ -198,6 +200,49 @@ IAC_RULES: tuple[Rule, ...] = (
     _r(I, 2.0, "error: preview failed", "Pulumi preview failed", r"^\s*error: preview failed\s*$"),
     _r(I, 2.5, "CommandError: code: ", "Pulumi Automation API"),
     _r(I, 1.5, "Previewing update", "Pulumi preview"),
+    _r(I, 3.5, "ConcurrentUpdateError", "Pulumi concurrent update"),
+    _r(
+        I,
+        3.5,
+        "Another update is currently in progress",
+        "Pulumi concurrent update",
+    ),
+    # CloudFormation, as the aws cli's waiters, SAM, CDK and the Serverless Framework report it.
+    _r(
+        I,
+        4.0,
+        "Complete failed",
+        "CloudFormation waiter failed",
+        r"Waiter (?:Stack|ChangeSet)\w*Complete failed",
+    ),
+    _r(
+        I,
+        3.5,
+        "ROLLBACK_",
+        "CloudFormation stack rolled back",
+        r"\b(?:UPDATE_)?ROLLBACK_(?:COMPLETE|FAILED|IN_PROGRESS)\b",
+    ),
+    _r(
+        I,
+        4.0,
+        "resource(s) failed to ",
+        "CloudFormation resources failed",
+        r"The following resource\(s\) failed to (?:create|update|delete): \[",
+    ),
+    _r(
+        I,
+        3.5,
+        "resource signal",
+        "CloudFormation signal timeout",
+        r"Failed to receive \d+ resource signal\(s\)",
+    ),
+    _r(
+        I,
+        3.0,
+        "arn:aws:cloudformation:",
+        "CloudFormation stack",
+        r"arn:aws:cloudformation:\S+ is in \w+ state",
+    ),
     _r(I, 1.5, "[resource plugin ", "Pulumi resource plugin"),
     _r(I, 3.5, "fatal: [", "Ansible task failed", r"^fatal: \[[^\]]+\]: (?:FAILED|UNREACHABLE)!"),
 )

@@ -13,6 +13,9 @@ OPS_RULES: tuple[Rule, ...] = (
     _r(T.DOCKER_BUILD, 4.0, "ERROR [", "BuildKit step failed", r"ERROR \[(?:[\w.-]+ )?\d+/\d+\]"),
     _r(T.DOCKER_BUILD, 2.0, "ERROR [internal]", "BuildKit internal step failed"),
     _r(T.DOCKER_BUILD, 3.5, "failed to solve", "BuildKit failed to solve"),
+    # The runner building a container action's image before the step runs.
+    _r(T.DOCKER_BUILD, 4.0, "Docker build failed with exit code", "container action build failed"),
+    _r(T.DOCKER_BUILD, 1.5, "Build container for action use", "container action build"),
     # BuildKit quotes the Dockerfile around a failed instruction, marking its lines `>>>`.
     _r(T.DOCKER_BUILD, 3.0, " | >>> ", "BuildKit Dockerfile excerpt", r"^\s*\d+ \| >>> \S"),
     _r(T.DOCKER_BUILD, 3.0, "failed to compute cache key", "BuildKit cache key"),
@@ -153,6 +156,12 @@ OPS_RULES: tuple[Rule, ...] = (
     _r(T.ARGOCD_SYNC, 2.0, "OutOfSync", "Argo CD out of sync"),
     _r(T.ARGOCD_SYNC, 4.0, "one or more objects failed to apply", "Argo CD apply failed"),
     _r(T.ARGOCD_SYNC, 3.0, "synchronization tasks are not valid", "Argo CD sync tasks"),
+    _r(
+        T.ARGOCD_SYNC,
+        4.0,
+        "synchronization tasks completed unsuccessfully",
+        "Argo CD sync tasks failed",
+    ),
     _r(T.ARGOCD_SYNC, 3.0, "SyncFailed", "Argo CD sync failed"),
     _r(T.ARGOCD_SYNC, 3.0, "SyncError", "Argo CD sync error"),
     _r(T.ARGOCD_SYNC, 3.0, "InvalidSpecError", "Argo CD invalid spec"),
@@ -231,6 +240,24 @@ OPS_RULES: tuple[Rule, ...] = (
     ),
     _r(T.INFRA_NETWORK, 3.0, "Bad Gateway", "HTTP 502", r"\b502\s+Bad Gateway"),
     _r(T.INFRA_NETWORK, 3.5, "Failed to download action", "runner could not download an action"),
+    # Maven (resolver) and Gradle: an artifact transfer that the network or repository broke.
+    _r(
+        T.INFRA_NETWORK,
+        4.0,
+        "Could not transfer artifact",
+        "Maven transfer failed",
+        r"Could not transfer artifact .*(?:Connection reset|Connection refused|[Tt]imed out|"
+        r"Remote host terminated the handshake|status code: 5\d\d|"
+        r"\b5\d\d (?:between bytes timeout|Service Unavailable|Bad Gateway|Gateway Time)|"
+        r"Transfer failed for \S+ 5\d\d\b)",
+    ),
+    _r(
+        T.INFRA_NETWORK,
+        4.0,
+        "Received status code 5",
+        "Gradle download failed",
+        r"Could not (?:GET|HEAD|PUT) '[^']+'\. Received status code 5\d\d",
+    ),
     _r(T.INFRA_NETWORK, 3.0, "> Could not GET '", "Gradle could not download"),
     _r(T.INFRA_NETWORK, 3.0, "> Could not HEAD '", "Gradle could not download"),
     _r(

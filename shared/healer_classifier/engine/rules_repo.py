@@ -186,7 +186,8 @@ REPO_RULES: tuple[Rule, ...] = (
         3.5,
         "AVD-",
         "trivy misconfiguration",
-        r"AVD-[A-Z0-9]+-\d{4} \((?:LOW|MEDIUM|HIGH|CRITICAL|UNKNOWN)\)",
+        r"AVD-(?!(?:AWS|AZU|GCP|DIG|OCI|OPNSTK|CLDSTK|NIF|GIT)-)[A-Z0-9]+-\d{4} "
+        r"\((?:LOW|MEDIUM|HIGH|CRITICAL|UNKNOWN)\)",
     ),
     _r(
         T.SECURITY_CODE_SCAN,
@@ -228,6 +229,7 @@ REPO_RULES: tuple[Rule, ...] = (
     _r(T.SECURITY_DEPENDABOT, 4.0, "Dependabot couldn't", "Dependabot error"),
     _r(T.SECURITY_DEPENDABOT, 4.0, "Dependabot encountered", "Dependabot error"),
     _r(T.SECURITY_DEPENDABOT, 4.0, "Dependabot failed", "Dependabot error"),
+    _r(T.SECURITY_DEPENDABOT, 4.0, "Dependabot cannot", "Dependabot error"),
     _r(T.SECURITY_DEPENDABOT, 3.5, "dependency_file_not_found", "Dependabot: dependency file"),
     _r(T.SECURITY_DEPENDABOT, 3.0, "update_not_possible", "Dependabot: update not possible"),
     _r(T.SECURITY_DEPENDABOT, 3.0, "pull_request_exists_for", "Dependabot: PR already exists"),
@@ -248,6 +250,14 @@ REPO_RULES: tuple[Rule, ...] = (
     ),
     # --- Git and workflows ----------------------------------------------------------------
     _r(T.GIT_MERGE_CONFLICT, 4.0, "CONFLICT (", "git merge conflict"),
+    _r(
+        T.GIT_MERGE_CONFLICT,
+        3.5,
+        "cherry-pick",
+        "cherry-pick conflict",
+        r"cherry-pick.*\bconflicts?\b|\bconflicts?\b.*cherry-pick",
+        flags=re.I,
+    ),
     _r(T.GIT_MERGE_CONFLICT, 4.0, "Automatic merge failed", "git merge failed"),
     _r(T.GIT_MERGE_CONFLICT, 3.0, "Merge conflict in", "git merge conflict"),
     _r(T.GIT_MERGE_CONFLICT, 3.0, "error: could not apply", "git rebase conflict"),

@@ -179,6 +179,11 @@ SARIF_TOOL_RULES: tuple[Rule, ...] = tuple(
 RUST_POLICY_RULES: tuple[Rule, ...] = (
     _r(T.RUST_DEPS, 4.0, "error[", "cargo deny policy", rf"^error\[(?:{DENY_CODES})\]"),
     _r(T.RUST_DEPS, 2.5, "warning[", "cargo deny warning", rf"^warning\[(?:{DENY_CODES})\]"),
+    # Releases before 0.13 numbered their diagnostics: A (advisories), B, L, S (bans, licenses,
+    # sources).
+    _r(T.RUST_DEPS, 4.0, "error[", "cargo deny policy (numbered)", r"^error\[[BLS]0\d\d\]: "),
+    _r(T.RUST_DEPS, 2.5, "warning[", "cargo deny warning (numbered)", r"^warning\[[BLS]0\d\d\]: "),
+    _r(T.SECURITY_AUDIT, 3.5, "error[", "cargo deny advisory (numbered)", r"^error\[A0\d\d\]: "),
     _r(
         T.RUST_DEPS,
         4.0,

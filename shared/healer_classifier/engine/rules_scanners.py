@@ -34,6 +34,20 @@ SECRET_SCANNER_RULES: tuple[Rule, ...] = (
         "ggshield incident",
         r"\(Ignore with SHA: [0-9a-f]{64}\)",
     ),
+    # gitleaks: its CSV report's header and the SARIF result message.
+    _r(
+        T.SECURITY_SECRET,
+        4.0,
+        "RuleID,Commit,File",
+        "gitleaks CSV report",
+        r"^RuleID,Commit,File,(?:SymlinkFile,)?Secret,Match,",
+    ),
+    _r(
+        T.SECURITY_SECRET,
+        4.0,
+        "has detected secret for file",
+        "gitleaks SARIF finding",
+    ),
     # Nosey Parker: `report --format json|jsonl` (current and 0.x keys) and its text report.
     _r(
         T.SECURITY_SECRET,
@@ -122,6 +136,56 @@ IAC_SCANNER_RULES: tuple[Rule, ...] = (
         )
         for level in ("E", "W")
     ),
+    # cfn-lint's default format (`E3012 message at Resources/X/…` above `file:line:col`) and the
+    # `[cfn-lint] W2510: …` form editors and SAM print.
+    _r(T.INFRA_IAC, 4.0, "[cfn-lint] ", "cfn-lint finding", r"\[cfn-lint\] [EWI]\d{4}: "),
+    *(
+        _r(
+            T.INFRA_IAC,
+            3.0,
+            f" at {section}/",
+            "cfn-lint finding",
+            rf"^[EW]\d{{4}} .+ at {section}/\S+$",
+        )
+        for section in ("Resources", "Parameters", "Outputs", "Conditions", "Mappings")
+    ),
+    _r(
+        T.INFRA_IAC,
+        3.0,
+        "'cfn-lint'",
+        "cfn-lint run failed",
+        r"Command '\['cfn-lint'.*' returned non-zero exit status [1-9]",
+    ),
+    # trivy `config`: the target header names the scanned format (decisive: its summary line and
+    # a `trivy config` step otherwise read as a code scan); cloud checks are AVD-<cloud>-NNNN.
+    _r(
+        T.INFRA_IAC,
+        5.0,
+        "(terraform",
+        "trivy config on Terraform/CloudFormation",
+        r"^\S*\s?\((?:terraform|terraformplan-json|terraformplan-snapshot)\)$",
+    ),
+    _r(
+        T.INFRA_IAC,
+        4.0,
+        "(cloudformation)",
+        "trivy config on Terraform/CloudFormation",
+        r"^\S*\s?\(cloudformation\)$",
+    ),
+    _r(
+        T.INFRA_IAC,
+        4.0,
+        "(azure-arm)",
+        "trivy config on Terraform/CloudFormation",
+        r"^\S*\s?\(azure-arm\)$",
+    ),
+    _r(
+        T.INFRA_IAC,
+        3.0,
+        "AVD-",
+        "trivy cloud misconfiguration",
+        r"AVD-(?:AWS|AZU|GCP|DIG|OCI|OPNSTK|CLDSTK|NIF|GIT)-\d{4}",
+    ),
     # tflint plugin rulesets: `Error: … (aws_instance_invalid_type)`, compact `f:1:2: Error - …`.
     *(
         _r(T.INFRA_IAC, 3.0, f"({prefix}", "tflint ruleset finding", _TFLINT.format(prefix=prefix))
@@ -145,6 +209,44 @@ IAC_SCANNER_RULES: tuple[Rule, ...] = (
 )
 
 K8S_AUDITOR_RULES: tuple[Rule, ...] = (
+    # kubescape: a failed control's header and summary, and its score thresholds.
+    _r(
+        T.K8S_MANIFEST,
+        4.0,
+        "[control: ",
+        "kubescape control failed",
+        r"\[control: [^\]]+\] failed",
+    ),
+    _r(
+        T.K8S_MANIFEST,
+        2.5,
+        "Excluded:",
+        "kubescape summary",
+        r"Summary - Passed:\s*\d+\s+(?:Excluded|Action Required):\s*\d+\s+Failed:\s*[1-9]",
+    ),
+    _r(
+        T.K8S_MANIFEST,
+        4.0,
+        "permitted threshold",
+        "kubescape threshold",
+        r"(?:risk-score|compliance score|score) [\d.]+%? is (?:above|below) permitted threshold",
+    ),
+    # kyverno `apply -t`/`test`: the results table's header and a failing row.
+    _r(
+        T.K8S_MANIFEST,
+        2.0,
+        "RESOURCE",
+        "kyverno results table",
+        r"POLICY\s*[│|]\s*RULE\s*[│|]\s*RESOURCE\s*[│|]\s*RESULT",
+    ),
+    _r(
+        T.K8S_MANIFEST,
+        2.0,
+        " policy rule",
+        "kyverno apply",
+        r"^Applying \d+ policy rules? (?:\(\w+\) )?to \d+ resources?",
+    ),
+    _r(T.K8S_MANIFEST, 2.0, "│ Fail ", "kyverno failed result", r"│\s*Fail\s*│"),
     # kube-linter `--format json`: its checks' scope, reports and summary.
     _r(T.K8S_MANIFEST, 2.0, '"objectKinds"', "kube-linter JSON check"),
     _r(T.K8S_MANIFEST, 3.5, '"K8sObject"', "kube-linter JSON report"),
@@ -177,6 +279,52 @@ K8S_AUDITOR_RULES: tuple[Rule, ...] = (
 )
 
 DEPENDENCY_REPORT_RULES: tuple[Rule, ...] = (
+    # trivy `--format junit|template` (gitlab-codequality) and osv-scanner's GitHub annotations.
+    _r(
+        T.SECURITY_AUDIT,
+        3.5,
+        '" name="[',
+        "trivy JUnit vulnerability",
+        r'<testcase classname="[^"]*" name="\[(?:UNKNOWN|LOW|MEDIUM|HIGH|CRITICAL)\] '
+        r"(?:CVE-\d{4}-|GHSA-|RUSTSEC-|GO-\d{4}-|PYSEC-)",
+    ),
+    _r(T.SECURITY_AUDIT, 1.5, '<testsuites name="trivy"', "trivy JUnit report"),
+    _r(
+        T.SECURITY_AUDIT,
+        3.5,
+        '"container_scanning"',
+        "container scanning report",
+        r'"(?:check_name|category)"' + _Q + '"container_scanning"',
+    ),
+    *(
+        _r(
+            T.SECURITY_AUDIT,
+            2.5,
+            f'"description"{sep}"',
+            "code-quality vulnerability issue",
+            r'"description"' + _Q + r'"(?:CVE-\d{4}-\d+|GHSA-[\w-]+): ',
+        )
+        for sep in (": ", ":")
+    ),
+    _r(
+        T.SECURITY_AUDIT,
+        3.5,
+        "VULNERABILITY ID",
+        "osv-scanner table",
+        r"PACKAGE\s*\|\s*VULNERABILITY ID\s*\|",
+    ),
+    _r(T.SECURITY_AUDIT, 1.5, "https://osv.dev/", "osv.dev advisory link"),
+    # semgrep SARIF: its fingerprint scheme; taint traces as SARIF code flows.
+    _r(T.SECURITY_CODE_SCAN, 3.5, '"matchBasedId/v1"', "semgrep SARIF finding"),
+    # cargo-vet: `cargo vet` lists unvetted crates as `name:version missing ["criteria"]`.
+    _r(
+        T.RUST_DEPS,
+        4.0,
+        ' missing ["safe-to-',
+        "cargo vet unvetted dependency",
+        r'^\s*[\w.-]+:[\w.+-]+ missing \["safe-to-(?:deploy|run)"',
+    ),
+    _r(T.RUST_DEPS, 4.0, "Vetting Failed!", "cargo vet failed"),
     # composer audit: JSON (`--format=json`), its table/plain summary and advisory ids.
     _r(
         T.SECURITY_AUDIT,
