@@ -161,7 +161,11 @@ def capture_pipeline(settings: Any) -> list[tuple[str, Request]]:
     return recorder.sent
 
 
-def replay_in_process(settings: Any, requests: list[tuple[str, Request]]) -> None:
+def replay_in_process(
+    settings: Any,
+    requests: list[tuple[str, Request]],
+    prepare: Callable[[Request], None] = lambda request: None,
+) -> None:
     """What earlier stages wrote to the shared stores: their requests, handled in-process."""
     from healer.services import Services
     from healer_dev.broker.pipeline import in_process
@@ -169,9 +173,30 @@ def replay_in_process(settings: Any, requests: list[tuple[str, Request]]) -> Non
     pipeline = in_process(Services(settings))
     try:
         for service, request in requests:
+            prepare(request)
             pipeline.sender.send(service, request.path, request.headers, request.body)
     finally:
         pipeline.close()
+
+
+def coderun_status(api_url: str, request: Request) -> None:
+    """For a CodeRun update, write the status it reports into the API server first, as the
+    platform's controller does: completion-check reads the CodeRun back and acts only when the
+    stored phase is the one the event claims."""
+    if request.headers.get("ce-type") != "dev.knative.apiserver.resource.update":
+        return
+    coderun = json.loads(request.body)
+    metadata = coderun["metadata"]
+    url = (
+        f"{api_url}/apis/agents.platform/v1/namespaces/{metadata['namespace']}"
+        f"/coderuns/{metadata['name']}/status"
+    )
+    response = httpx.patch(
+        url,
+        content=json.dumps({"status": coderun.get("status", {})}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    response.raise_for_status()
 
 
 def first_requests(sent: list[tuple[str, Request]]) -> dict[str, tuple[int, Request]]:
@@ -195,6 +220,9 @@ class Config:
     settings: Any
     reset: Callable[[], None] = lambda: None
     shared_state: bool = False
+    # Done before a request is handled: what the platform does first (the CodeRun controller
+    # writes a CodeRun's status before the ApiServerSource reports it).
+    prepare: Callable[[Request], None] = lambda request: None
 
 
 def embedded_config(scratch: Path) -> Config:
@@ -279,7 +307,10 @@ def production_config(scratch: Path) -> Iterator[Config]:
                 bucket.objects.all().delete()
                 kube.reset()
 
-            yield Config("production", env, settings, reset, shared_state=True)
+            def prepare(request: Request) -> None:
+                coderun_status(kube.url, request)
+
+            yield Config("production", env, settings, reset, shared_state=True, prepare=prepare)
     finally:
         moto.stop()
         redis.terminate()
@@ -373,7 +404,8 @@ def measure(
             result = results.setdefault(name, Result())
             config.reset()
             if config.shared_state and before:
-                replay_in_process(config.settings, sent[:before])
+                replay_in_process(config.settings, sent[:before], config.prepare)
+            config.prepare(request)
             ready, first, status = serve_and_measure(target, source, env, request)
             if status >= 500:
                 raise RuntimeError(f"{name} ({config.name}) answered {status} to its request")

@@ -117,11 +117,13 @@ class Podman:
         return self.run("image", "exists", ref, check=False).returncode == 0
 
     def drop_other_tags(self, repo: str, keep: str) -> None:
-        """Remove this tier's older builds so repeated runs don't fill the disk."""
+        """Remove this tier's older builds so repeated runs don't fill the disk. Without
+        ``--force``: an image that also carries another tag (``healer:dev`` built from the same
+        inputs has the same id) only loses this tier's tag."""
         listed = self.run("images", "--format", "{{.Repository}}:{{.Tag}}", repo, check=False)
         for ref in listed.stdout.split():
             if ref != keep:
-                self.run("rmi", "--force", ref, check=False)
+                self.run("rmi", ref, check=False)
 
 
 def free_port() -> int:
