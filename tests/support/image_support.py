@@ -34,7 +34,7 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 # What the image is built from: a change to any of these rebuilds it.
 IMAGE_INPUTS = [
     "Containerfile",
-    ".containerignore",
+    ".dockerignore",
     "pyproject.toml",
     "scripts/build-image.sh",
     "scripts/image-entrypoint.sh",
