@@ -76,7 +76,7 @@ ENV_PROMPT_TRUNCATED = "HEALER_PROMPT_TRUNCATED"
 class _Closed(BaseModel):
     """A CRD object: no field the schema does not list, and no type coercion ("1" is no int)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class CliConfig(_Closed):
@@ -172,7 +172,7 @@ class ObjectMeta(BaseModel):
     """The part of ``metadata`` Healer writes; the API server adds more (uid, resourceVersion,
     managedFields…), which the core ObjectMeta type allows, so reading keeps them."""
 
-    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True, defer_build=True)
 
     name: str = Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
     namespace: str | None = None
@@ -181,7 +181,7 @@ class ObjectMeta(BaseModel):
 
 
 class CodeRun(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     apiVersion: Literal["agents.platform/v1"]
     kind: Literal["CodeRun"]

@@ -13,8 +13,10 @@ is not PEM text.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 import re2
 
@@ -38,18 +40,23 @@ _PREFILTER_TEXT = (
 _PREFILTER_BYTES = re2.compile(_PREFILTER_TEXT.encode())
 _PREFILTER_TEXT_LINES = re2.compile((_PREFILTER_TEXT + r"|[A-Za-z0-9+/]{60}").encode())
 
-_BEGIN_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
-_END_KEY = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
-_WHOLE_KEY = re.compile(
-    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?"
-    r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)"
-)
-_LOG_PREFIX = re.compile(r"^(?:\ufeff)?(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?)?\s*")
-_PEM_BODY = re.compile(r"[A-Za-z0-9+/=]*|[A-Za-z-]+: .*")
-_PEM_LINE = re.compile(r"[A-Za-z0-9+/]{60,}={0,2}")
-_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
-_AWS_CONTEXT = re.compile(r"(?i)aws|secret|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
-_HEX = re.compile(r"[0-9a-f]{40}|[0-9A-F]{40}")
+
+@dataclass(frozen=True)
+class _Exact:
+    """The exact patterns, compiled together when first needed: text without a candidate line
+    never needs them, and compiling them (Python's ``re`` compiles in Python) cost every
+    scaled-to-zero stage about 10 ms of its cold start."""
+
+    begin_key: re.Pattern[str]
+    end_key: re.Pattern[str]
+    whole_key: re.Pattern[str]
+    log_prefix: re.Pattern[str]
+    pem_body: re.Pattern[str]
+    pem_line: re.Pattern[str]
+    aws_secret: re.Pattern[str]
+    aws_context: re.Pattern[str]
+    hex: re.Pattern[str]
+    patterns: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
 
 
 def _assignment(m: re.Match[str]) -> str:
@@ -58,73 +65,102 @@ def _assignment(m: re.Match[str]) -> str:
     return f"{m.group(1)}{quote}{MASK}{quote}"
 
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
-    # Bearer/Basic/token headers first: the generic assignment below would mask only the word.
-    (re.compile(r"(?i)\b(bearer|token|basic)(\s+)[A-Za-z0-9._~+/=-]{16,}"), rf"\1\2{MASK}"),
-    (re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"), MASK),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), MASK),
-    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), MASK),
-    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), MASK),
-    (re.compile(r"\bxapp-\d-[A-Za-z0-9-]{10,}"), MASK),
-    (re.compile(r"(hooks\.slack\.com/(?:services|workflows)/)[A-Za-z0-9/_-]+"), rf"\1{MASK}"),
-    (re.compile(r"(discord(?:app)?\.com/api/webhooks/\d+/)[A-Za-z0-9_-]+"), rf"\1{MASK}"),
-    (re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), MASK),
-    (re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}"), MASK),
-    (re.compile(r"\bwhsec_[0-9A-Za-z]{20,}"), MASK),
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{20,}"), MASK),
-    (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), MASK),
-    (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), MASK),
-    (re.compile(r"\bhf_[A-Za-z0-9]{30,}"), MASK),
-    (re.compile(r"\bdckr_pat_[A-Za-z0-9_-]{20,}"), MASK),
-    (re.compile(r"\bpypi-[A-Za-z0-9_-]{50,}"), MASK),
-    (re.compile(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"), MASK),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), MASK),
-    # Azure storage and service bus connection strings, SAS signatures.
-    (
-        re.compile(r"(?i)\b((?:AccountKey|SharedAccessKey|SharedAccessSignature|sig)=)[^;&\s\"']+"),
-        rf"\1{MASK}",
-    ),
-    # ``scheme://user:password@host`` and ``scheme://TOKEN@host``.
-    (
-        re.compile(r"(?i)((?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,30}://[^/\s:@]*:)[^@\s/]+(@)"),
-        rf"\1{MASK}\2",
-    ),
-    (
-        re.compile(r"(?i)((?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,30}://)[A-Za-z0-9_-]{20,}(@)"),
-        rf"\1{MASK}\2",
-    ),
-    (re.compile(r"(?i)\b(pwd=)[^;\s\"']+"), rf"\1{MASK}"),  # ODBC connection strings
-    # ``--password x``, ``-p=x`` style flags.
-    (
-        re.compile(r"(?i)(--?(?:password|passwd|token|secret|api-key|apikey)[ =])[^\s\"']+"),
-        rf"\1{MASK}",
-    ),
-    # ``password=…``, ``GITHUB_TOKEN: …``, ``"client_secret": "a b"``, ``_authToken=…``: the
-    # key may be any identifier holding a keyword; ``::`` (pytest node ids) is not a value.
-    (
-        re.compile(
-            r"(?i)((?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]{0,40}?(?:" + _KEYWORDS + r")"
-            r"[A-Za-z0-9_.-]{0,40}[\"']?\s*(?:=|:(?!:))\s*)"
-            r"(?!(?:true|false|null|none|yes|no)(?![^\s\"',;]))"
-            r"(\"[^\"]+\"|'[^']+'|(?![\"'])[^\s\"',;]{3,})"
+@functools.cache
+def _exact() -> _Exact:
+    return _Exact(
+        begin_key=re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----"),
+        end_key=re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----"),
+        whole_key=re.compile(
+            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?"
+            r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)"
         ),
-        _assignment,
-    ),
-)
+        log_prefix=re.compile(r"^(?:\ufeff)?(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?)?\s*"),
+        pem_body=re.compile(r"[A-Za-z0-9+/=]*|[A-Za-z-]+: .*"),
+        pem_line=re.compile(r"[A-Za-z0-9+/]{60,}={0,2}"),
+        aws_secret=re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"),
+        aws_context=re.compile(r"(?i)aws|secret|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
+        hex=re.compile(r"[0-9a-f]{40}|[0-9A-F]{40}"),
+        patterns=(
+            # Bearer/Basic/token headers first: the generic assignment below would mask only
+            # the word.
+            (re.compile(r"(?i)\b(bearer|token|basic)(\s+)[A-Za-z0-9._~+/=-]{16,}"), rf"\1\2{MASK}"),
+            (re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"), MASK),
+            (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), MASK),
+            (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), MASK),
+            (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), MASK),
+            (re.compile(r"\bxapp-\d-[A-Za-z0-9-]{10,}"), MASK),
+            (
+                re.compile(r"(hooks\.slack\.com/(?:services|workflows)/)[A-Za-z0-9/_-]+"),
+                rf"\1{MASK}",
+            ),
+            (re.compile(r"(discord(?:app)?\.com/api/webhooks/\d+/)[A-Za-z0-9_-]+"), rf"\1{MASK}"),
+            (re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), MASK),
+            (re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}"), MASK),
+            (re.compile(r"\bwhsec_[0-9A-Za-z]{20,}"), MASK),
+            (re.compile(r"\bsk-[A-Za-z0-9_-]{20,}"), MASK),
+            (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), MASK),
+            (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), MASK),
+            (re.compile(r"\bhf_[A-Za-z0-9]{30,}"), MASK),
+            (re.compile(r"\bdckr_pat_[A-Za-z0-9_-]{20,}"), MASK),
+            (re.compile(r"\bpypi-[A-Za-z0-9_-]{50,}"), MASK),
+            (re.compile(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"), MASK),
+            (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), MASK),
+            # Azure storage and service bus connection strings, SAS signatures.
+            (
+                re.compile(
+                    r"(?i)\b((?:AccountKey|SharedAccessKey|SharedAccessSignature|sig)=)[^;&\s\"']+"
+                ),
+                rf"\1{MASK}",
+            ),
+            # ``scheme://user:password@host`` and ``scheme://TOKEN@host``.
+            (
+                re.compile(r"(?i)((?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,30}://[^/\s:@]*:)[^@\s/]+(@)"),
+                rf"\1{MASK}\2",
+            ),
+            (
+                re.compile(r"(?i)((?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,30}://)[A-Za-z0-9_-]{20,}(@)"),
+                rf"\1{MASK}\2",
+            ),
+            (re.compile(r"(?i)\b(pwd=)[^;\s\"']+"), rf"\1{MASK}"),  # ODBC connection strings
+            # ``--password x``, ``-p=x`` style flags.
+            (
+                re.compile(
+                    r"(?i)(--?(?:password|passwd|token|secret|api-key|apikey)[ =])[^\s\"']+"
+                ),
+                rf"\1{MASK}",
+            ),
+            # ``password=…``, ``GITHUB_TOKEN: …``, ``"client_secret": "a b"``, ``_authToken=…``: the
+            # key may be any identifier holding a keyword; ``::`` (pytest node ids) is not a value.
+            (
+                re.compile(
+                    r"(?i)((?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]{0,40}?(?:" + _KEYWORDS + r")"
+                    r"[A-Za-z0-9_.-]{0,40}[\"']?\s*(?:=|:(?!:))\s*)"
+                    r"(?!(?:true|false|null|none|yes|no)(?![^\s\"',;]))"
+                    r"(\"[^\"]+\"|'[^']+'|(?![\"'])[^\s\"',;]{3,})"
+                ),
+                _assignment,
+            ),
+        ),
+    )
 
 
 def _aws_secret(line: str) -> str:
     """A 40-character key next to AWS or secret context; git SHAs (all hex) are left alone."""
 
+    exact = _exact()
+
     def repl(m: re.Match[str]) -> str:
-        return m.group() if _HEX.fullmatch(m.group()) else MASK
+        return m.group() if exact.hex.fullmatch(m.group()) else MASK
 
-    return _AWS_SECRET.sub(repl, line)
+    return exact.aws_secret.sub(repl, line)
 
 
-def _pem_line(line: str, body: re.Pattern[str] = _PEM_BODY) -> re.Match[str] | None:
-    """The line's log prefix (timestamp, indentation) when the rest is PEM text."""
-    prefix = _LOG_PREFIX.match(line)
+def _pem_line(line: str, body: re.Pattern[str] | None = None) -> re.Match[str] | None:
+    """The line's log prefix (timestamp, indentation) when the rest is PEM text (``body``,
+    by default a PEM body or header line)."""
+    exact = _exact()
+    body = exact.pem_body if body is None else body
+    prefix = exact.log_prefix.match(line)
     assert prefix is not None  # the pattern can match the empty string
     return prefix if body.fullmatch(line[prefix.end() :].rstrip()) else None
 
@@ -147,7 +183,7 @@ class Masker:
     def line(self, line: str) -> str:
         """One line (without its newline), masked."""
         if self.in_key:
-            end = _END_KEY.search(line)
+            end = _exact().end_key.search(line)
             if end is not None:
                 self.in_key = False
                 line = MASK + line[end.end() :]
@@ -157,10 +193,11 @@ class Masker:
                     return line[: prefix.end()] + MASK if line[prefix.end() :].strip() else line
                 self.in_key = False
         if "PRIVATE KEY" in line:
-            begins = list(_BEGIN_KEY.finditer(line))
-            if begins and _END_KEY.search(line, begins[-1].end()) is None:
+            exact = _exact()
+            begins = list(exact.begin_key.finditer(line))
+            if begins and exact.end_key.search(line, begins[-1].end()) is None:
                 self.in_key = True
-            line = _WHOLE_KEY.sub(f"-----PRIVATE KEY {MASK}-----", line)
+            line = exact.whole_key.sub(f"-----PRIVATE KEY {MASK}-----", line)
         return mask_line(line)
 
     def lines(self, text: str) -> str:
@@ -196,12 +233,13 @@ class Masker:
 
 def mask_line(line: str) -> str:
     """The exact patterns over one line (no private key state): every credential → ``***``."""
-    aws = _AWS_CONTEXT.search(line) is not None
-    for pattern, repl in _PATTERNS:
+    exact = _exact()
+    aws = exact.aws_context.search(line) is not None
+    for pattern, repl in exact.patterns:
         line = pattern.sub(repl, line)
     if aws:
         line = _aws_secret(line)
-    prefix = _pem_line(line, _PEM_LINE)
+    prefix = _pem_line(line, exact.pem_line)
     if prefix is not None and _looks_random(line[prefix.end() :]):
         line = line[: prefix.end()] + MASK  # a lone PEM body line (a key cut in an excerpt)
     return line

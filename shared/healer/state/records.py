@@ -54,7 +54,7 @@ class DecisionKind(StrEnum):
 class Stored(BaseModel):
     """A record read from the store: unknown keys ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     def stored(self) -> dict[str, Any]:
         """The JSON object as written: only the fields a writer set."""
