@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from healer.errors import PermanentError, RetryableError
+from healer.tls import http_client
 
 if TYPE_CHECKING:
     import httpx
@@ -75,11 +76,10 @@ class DiscordWebhook:
     ) -> None:
         if not valid_url(url):
             raise DiscordRejected("the Discord webhook URL is not a discord.com webhook URL")
-        import httpx
 
         self._url = url
         self._sleep = sleep
-        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+        self._http = http_client(timeout=timeout, transport=transport, follow_redirects=False)
 
     def close(self) -> None:
         self._http.close()

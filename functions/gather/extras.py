@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from healer.models import AlertDetected, Extra, FailureClassified
 from healer.secrets import mask
+from healer.tls import http_client
 from healer.vocabulary import AlertKind, FailureType
 
 if TYPE_CHECKING:
@@ -61,9 +62,8 @@ class ExtraSources:
     clock: Callable[[], float] = time.time
 
     def _client(self) -> httpx.Client:
-        import httpx
 
-        return httpx.Client(timeout=self.timeout, transport=self.transport)
+        return http_client(timeout=self.timeout, transport=self.transport)
 
     def _soft(self, name: str, call: Callable[[], Extra]) -> Extra:
         """Run one source; turn timeouts and HTTP trouble into an ``error`` extra."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from healer.models import HistoryEntry, Verdict
 from healer.stores.keys import history_key
+from healer.tls import http_client
 
 __all__ = ["history_key", "memory_history", "state_history"]
 
@@ -70,7 +71,7 @@ def memory_history(
 
     url = base_url.rstrip("/") + "/memory/query"
     try:
-        with httpx.Client(timeout=timeout, transport=transport) as client:
+        with http_client(timeout=timeout, transport=transport) as client:
             response = client.post(url, json=memory_query(verdict, repository))
         response.raise_for_status()
         matches = response.json().get("matches", [])

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from healer.errors import UpstreamUnavailable
+from healer.tls import http_client
 
 if TYPE_CHECKING:
     import httpx
@@ -37,7 +38,7 @@ class BrokerEmitter:
 
         headers, body = to_binary(event)
         try:
-            with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
+            with http_client(timeout=self.timeout, transport=self.transport) as client:
                 response = client.post(self.url, headers=dict(headers), content=body)
         except httpx.HTTPError as exc:
             raise UpstreamUnavailable(f"broker {self.url} unreachable: {exc}") from exc

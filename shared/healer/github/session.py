@@ -28,6 +28,7 @@ from healer.github.exceptions import (
 )
 from healer.github.pagination import MAX_PAGES, PER_PAGE, next_link
 from healer.github.ratelimit import rate_limit_wait, retry_after_seconds
+from healer.tls import http_client
 
 log = logging.getLogger("healer.github")
 
@@ -76,7 +77,7 @@ class GitHubSession:
             self._timeout = timeout
         else:
             self._timeout = httpx.Timeout(timeout, connect=min(timeout, 5.0))
-        self._http = httpx.Client(
+        self._http = http_client(
             base_url=base_url.rstrip("/"),
             timeout=self._timeout,
             transport=transport,
