@@ -67,6 +67,10 @@ class _Broken(Exception):
     """The connection can no longer be trusted (closed, timed out, garbled)."""
 
 
+class _NotText(Exception):
+    """A reply held bytes that are not UTF-8 (someone else's value): the store deals in str."""
+
+
 class _Refused(Exception):
     """The server refused AUTH or SELECT while connecting (its message names no secret)."""
 
@@ -170,7 +174,7 @@ class Connection:
             except hiredis.ProtocolError as exc:
                 raise _Broken(f"malformed reply: {exc}") from exc
             except UnicodeDecodeError as exc:
-                raise _Broken("a reply is not UTF-8 text") from exc
+                raise _NotText("redis returned a value that is not UTF-8 text") from exc
             if reply is not _NOT_ENOUGH_DATA:
                 return reply  # error replies are RedisReplyError values, raised by the caller
             self.sock.settimeout(_remaining(deadline))
@@ -271,6 +275,9 @@ class RespClient:
         except (OSError, _Broken) as exc:
             connection.close()
             raise self._unreachable(exc) from exc
+        except _NotText as exc:  # not an outage; the rest of the reply may be unread
+            connection.close()
+            raise StoreError(str(exc)) from exc
         except BaseException:
             connection.close()
             raise

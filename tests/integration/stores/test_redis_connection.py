@@ -481,6 +481,18 @@ def test_a_wrongtype_reply_is_a_store_error_and_the_connection_stays_in_step(
     assert store.items("history:h") == ["e"]
 
 
+def test_a_value_that_is_not_text_is_a_store_error_not_an_outage(
+    redis_url: str, store_factory: Callable[..., RedisStateStore]
+) -> None:
+    store = store_factory(redis_url)
+    store.client.execute("SET", "task:bytes", b"\xff\xfe")
+    with pytest.raises(StoreError, match="not UTF-8") as caught:
+        store.get("task:bytes")
+    assert not isinstance(caught.value, StoreUnavailable)
+    store.set("task:bytes", "text again")
+    assert store.get("task:bytes") == "text again"
+
+
 def test_scripts_survive_a_script_cache_flush(
     redis_url: str, store_factory: Callable[..., RedisStateStore]
 ) -> None:
