@@ -5,6 +5,8 @@ goes. Each case runs in a fresh interpreter that has already imported what funct
 loads (flask, werkzeug), so a figure is the case's own cost on top of that; bytecode is
 compiled (one unmeasured run first), as in the image.
 
+With ``redis-server`` on the path, a local one answers the Redis cases (import, connect, PING).
+
 Usage: ``.venv/bin/python bench/client_costs.py [--runs 5]``
 """
 
@@ -12,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +57,16 @@ CASES = {
     "classify engine (import)": "import healer_classifier.engine",
 }
 
+# Readiness's whole Redis path, against a local redis-server ({url}): import, connect, PING.
+REDIS_CASES = {
+    "Redis store, hiredis (import + connect + PING)": (
+        "from healer.stores.redis import RedisStateStore\nRedisStateStore.from_url('{url}').ping()"
+    ),
+    "redis-py (import + connect + PING)": (
+        "import redis\nredis.Redis.from_url('{url}', decode_responses=True).ping()"
+    ),
+}
+
 
 def run(code: str, env: dict[str, str]) -> float:
     script = PRELUDE + code + "\nprint((time.perf_counter() - t) * 1000)\n"
@@ -67,18 +82,50 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     env = dict(os.environ)
     env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="healer-costs-")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # the warm-up round must leave bytecode behind
     env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")
     env.update(AWS_EC2_METADATA_DISABLED="true")
-    times: dict[str, list[float]] = {name: [] for name in CASES}
-    for n in range(args.runs + 1):  # round-robin; the first round warms the bytecode cache
-        for name, code in CASES.items():
-            elapsed = run(code, env)
-            if n:
-                times[name].append(elapsed)
+    cases = dict(CASES)
+    server = _redis_server()
+    if server is not None:
+        url = f"redis://127.0.0.1:{server[1]}/0"
+        cases.update({name: code.format(url=url) for name, code in REDIS_CASES.items()})
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    try:
+        for n in range(args.runs + 1):  # round-robin; the first round warms the bytecode cache
+            for name, code in cases.items():
+                elapsed = run(code, env)
+                if n:
+                    times[name].append(elapsed)
+    finally:
+        if server is not None:
+            server[0].terminate()
+            server[0].wait(10)
     print(f"median of {args.runs} fresh processes, ms, on top of functions-framework's imports")
     for name, values in times.items():
         print(f"{name:<48}{statistics.median(values):>8.0f}")
     return 0
+
+
+def _redis_server() -> tuple[subprocess.Popen[bytes], int] | None:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(500):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process, port
+        except OSError:
+            time.sleep(0.02)
+    process.kill()
+    raise SystemExit("redis-server did not start")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -77,10 +77,20 @@ def redis_server_binary() -> str:
     return binary
 
 
-def start_redis(binary: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
+def start_redis(
+    binary: str, *options: str, port: int | None = None, tls: bool = False
+) -> tuple[subprocess.Popen[bytes], int]:
+    """A redis-server on ``port`` (a free one by default), TLS only with ``tls`` (``options``
+    then name the certificates); ``options`` are extra arguments, e.g. ``--requirepass``."""
+    port = port or free_port()
+    listen = ("--port", "0", "--tls-port", str(port)) if tls else ("--port", str(port))
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [
+            binary,
+            *listen,
+            *options,
+            *("--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -102,15 +112,26 @@ def stop_redis(process: subprocess.Popen[bytes]) -> None:
 
 
 class DisposableRedis:
-    """A redis-server of a test's own, which the test may stop to simulate an outage."""
+    """A redis-server of a test's own, which the test may stop to simulate an outage (and
+    start again on the same port)."""
 
-    def __init__(self, binary: str) -> None:
-        self.process, self.port = start_redis(binary)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+    def __init__(self, binary: str, *options: str, tls: bool = False) -> None:
+        self.binary, self.options, self.tls = binary, options, tls
+        self.process, self.port = start_redis(binary, *options, tls=tls)
+        self.url = f"{'rediss' if tls else 'redis'}://127.0.0.1:{self.port}/0"
 
     def stop(self) -> None:
         if self.process.poll() is None:
             stop_redis(self.process)
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye on the connections, as when a node dies."""
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.process, _ = start_redis(self.binary, *self.options, port=self.port, tls=self.tls)
 
 
 @pytest.fixture
@@ -118,6 +139,21 @@ def disposable_redis() -> Iterator[DisposableRedis]:
     server = DisposableRedis(redis_server_binary())
     yield server
     server.stop()
+
+
+@pytest.fixture
+def redis_servers() -> Iterator[Callable[..., DisposableRedis]]:
+    """Start redis-servers with options of a test's own (``--requirepass``, TLS…)."""
+    servers: list[DisposableRedis] = []
+
+    def start(*options: str, tls: bool = False) -> DisposableRedis:
+        server = DisposableRedis(redis_server_binary(), *options, tls=tls)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
