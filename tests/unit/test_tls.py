@@ -86,6 +86,15 @@ def test_the_context_is_built_once_per_process(trusting: tuple[pytest.MonkeyPatc
     assert tls.tls_context().check_hostname
 
 
+def test_no_context_is_built_for_a_given_transport(
+    trusting: tuple[pytest.MonkeyPatch, Path],
+) -> None:
+    answer = httpx.MockTransport(lambda request: httpx.Response(200, json={"ok": True}))
+    with tls.http_client(transport=answer) as client:
+        assert client.get("https://example.invalid/").json() == {"ok": True}
+    assert tls.tls_context.cache_info().currsize == 0
+
+
 def test_a_trusted_server_answers(
     trusting: tuple[pytest.MonkeyPatch, Path], authority: trustme.CA, https_url: str
 ) -> None:
