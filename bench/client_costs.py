@@ -5,12 +5,17 @@ goes. Each case runs in a fresh interpreter that has already imported what funct
 loads (flask, werkzeug), so a figure is the case's own cost on top of that; bytecode is
 compiled (one unmeasured run first), as in the image.
 
+The Kubernetes cases build a backend and make its first call against the test API server
+(``tests/support/k8s_api.py``, on loopback): spawn's launcher creating a CodeRun under strict
+field validation, completion-check reading it back, the ConfigMap store's first read.
+
 Usage: ``.venv/bin/python bench/client_costs.py [--runs 5]``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -50,6 +55,25 @@ CASES = {
         "from kubernetes import client\nclient.CoreV1Api(client.ApiClient())"
     ),
     "classify engine (import)": "import healer_classifier.engine",
+    "spawn launcher (build + first create)": (
+        "import json, os\nfrom healer.settings import Settings\n"
+        "from functions.spawn.launcher import launcher_for\n"
+        "body = json.loads(os.environ['BENCH_CODERUN'])\n"
+        "body['metadata']['name'] = f'bench-{os.getpid()}'\n"
+        "launcher = launcher_for(Settings.load(config_path='/nonexistent.json'))\n"
+        "assert launcher.launch(body).created"
+    ),
+    "completion-check reader (build + first get)": (
+        "from healer.settings import Settings\n"
+        "from functions.completion_check.coderuns import reader_for\n"
+        "assert reader_for(Settings.load(config_path='/nonexistent.json')).read('bench') is None"
+    ),
+    "ConfigMap store (build + first read)": (
+        "from healer.settings import Settings\n"
+        "from healer.stores.configmap_api import ConfigMapApi\n"
+        "api = ConfigMapApi.from_settings(Settings.load(config_path='/nonexistent.json'))\n"
+        "assert api.read('healer-state') is None"
+    ),
 }
 
 
@@ -69,16 +93,51 @@ def main(argv: list[str] | None = None) -> int:
     env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="healer-costs-")
     env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")
     env.update(AWS_EC2_METADATA_DISABLED="true")
-    times: dict[str, list[float]] = {name: [] for name in CASES}
-    for n in range(args.runs + 1):  # round-robin; the first round warms the bytecode cache
-        for name, code in CASES.items():
-            elapsed = run(code, env)
-            if n:
-                times[name].append(elapsed)
+    sys.path.insert(0, str(ROOT / "tests" / "support"))
+    from k8s_api import KubeApi
+
+    with KubeApi() as kube:
+        env.update(
+            HEALER_KUBE_API_URL=kube.url,
+            HEALER_NAMESPACE="cto",
+            HEALER_CODERUN_BACKEND="kubernetes",
+            BENCH_CODERUN=json.dumps(coderun()),
+        )
+        times = measure(env, args.runs)
     print(f"median of {args.runs} fresh processes, ms, on top of functions-framework's imports")
     for name, values in times.items():
         print(f"{name:<48}{statistics.median(values):>8.0f}")
     return 0
+
+
+def coderun() -> dict[str, object]:
+    """The CodeRun spawn builds for the test context (the API server holds it to the CRD)."""
+    from contexts import widgets_context
+
+    from functions.spawn.coderun import build_manifest
+    from healer.roster import load_roster
+    from healer.target import target_of
+
+    return build_manifest(
+        target_of(widgets_context()),
+        load_roster().specialists["rex"],
+        namespace="cto",
+        service="healer",
+        cli="claude",
+        model="m-1",
+        prompt="Fix it.",
+        start_sha="3f786850e387550fdab836ed7e6dc881de23001b",
+    )
+
+
+def measure(env: dict[str, str], runs: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {name: [] for name in CASES}
+    for n in range(runs + 1):  # round-robin; the first round warms the bytecode cache
+        for name, code in CASES.items():
+            elapsed = run(code, env)
+            if n:
+                times[name].append(elapsed)
+    return times
 
 
 if __name__ == "__main__":
