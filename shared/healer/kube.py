@@ -193,17 +193,23 @@ class KubeClient:
 def kube_client(
     settings: Settings,
     *,
-    service_account_dir: Path = SERVICE_ACCOUNT_DIR,
-    environ: Mapping[str, str] = os.environ,
+    service_account_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> KubeClient:
-    """The client for the API server the settings (or the pod, or the kubeconfig) name."""
+    """The client for the API server the settings (or the pod, or the kubeconfig) name.
+
+    ``service_account_dir`` (default ``SERVICE_ACCOUNT_DIR``), ``environ`` and ``clock`` are
+    the pod's; tests give their own."""
     timeout = httpx.Timeout(settings.kube_timeout, connect=min(settings.kube_timeout, 3.0))
     if settings.kube_api_url:
         return for_url(settings.kube_api_url, timeout=timeout)
-    in_cluster = _in_cluster(service_account_dir, environ, timeout)
+    directory = SERVICE_ACCOUNT_DIR if service_account_dir is None else service_account_dir
+    environ = os.environ if environ is None else environ
+    in_cluster = _in_cluster(directory, environ, timeout, clock)
     if in_cluster is not None:
         return in_cluster
-    return _from_kubeconfig(timeout)
+    return _from_kubeconfig(environ.get("KUBECONFIG") or None, timeout)
 
 
 def for_url(
@@ -238,7 +244,7 @@ class _PlainTransport(httpx.HTTPTransport):
 
 
 def _in_cluster(
-    directory: Path, environ: Mapping[str, str], timeout: httpx.Timeout
+    directory: Path, environ: Mapping[str, str], timeout: httpx.Timeout, clock: Callable[[], float]
 ) -> KubeClient | None:
     """As the pod sees it, or None when this is not a pod with a service account."""
     host = environ.get("KUBERNETES_SERVICE_HOST", "")
@@ -254,7 +260,7 @@ def _in_cluster(
         f"https://{netloc}:{port}",
         timeout=timeout,
         verify=context,
-        credentials=ServiceAccountToken(token),
+        credentials=ServiceAccountToken(token, clock=clock),
     )
 
 
@@ -265,7 +271,8 @@ def _non_empty(path: Path) -> bool:
         return False
 
 
-def _from_kubeconfig(timeout: httpx.Timeout) -> KubeClient:
+def _from_kubeconfig(paths: str | None, timeout: httpx.Timeout) -> KubeClient:
+    """``paths``: ``KUBECONFIG`` (files joined by the path separator), else ``~/.kube/config``."""
     try:
         from kubernetes import client, config
     except ImportError as exc:
@@ -275,7 +282,9 @@ def _from_kubeconfig(timeout: httpx.Timeout) -> KubeClient:
         ) from exc
     configuration = client.Configuration()
     try:
-        config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=paths, client_configuration=configuration
+        )
     except (config.ConfigException, OSError) as exc:
         raise KubeUnconfigured(
             f"not in a cluster, no usable kubeconfig ({exc}) and kube_api_url is empty"
