@@ -1,5 +1,5 @@
 """What only the ConfigMap state store has: its stored shape, key escaping, optimistic
-concurrency against a real HTTP API (the official kubernetes client talking to a local
+concurrency against a real HTTP API (``healer.kube`` talking to a local
 Kubernetes API server), RBAC and outage errors, the size budget and cross-process claims."""
 
 from __future__ import annotations
