@@ -7,12 +7,17 @@ compiled (one unmeasured run first), as in the image.
 
 With ``redis-server`` on the path, a local one answers the Redis cases (import, connect, PING).
 
+The Kubernetes cases build a backend and make its first call against the test API server
+(``tests/support/k8s_api.py``, on loopback): spawn's launcher creating a CodeRun under strict
+field validation, completion-check reading it back, the ConfigMap store's first read.
+
 Usage: ``.venv/bin/python bench/client_costs.py [--runs 5]``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -55,6 +60,25 @@ CASES = {
         "from kubernetes import client\nclient.CoreV1Api(client.ApiClient())"
     ),
     "classify engine (import)": "import healer_classifier.engine",
+    "spawn launcher (build + first create)": (
+        "import json, os\nfrom healer.settings import Settings\n"
+        "from functions.spawn.launcher import launcher_for\n"
+        "body = json.loads(os.environ['BENCH_CODERUN'])\n"
+        "body['metadata']['name'] = f'bench-{os.getpid()}'\n"
+        "launcher = launcher_for(Settings.load(config_path='/nonexistent.json'))\n"
+        "assert launcher.launch(body).created"
+    ),
+    "completion-check reader (build + first get)": (
+        "from healer.settings import Settings\n"
+        "from functions.completion_check.coderuns import reader_for\n"
+        "assert reader_for(Settings.load(config_path='/nonexistent.json')).read('bench') is None"
+    ),
+    "ConfigMap store (build + first read)": (
+        "from healer.settings import Settings\n"
+        "from healer.stores.configmap_api import ConfigMapApi\n"
+        "api = ConfigMapApi.from_settings(Settings.load(config_path='/nonexistent.json'))\n"
+        "assert api.read('healer-state') is None"
+    ),
 }
 
 # Readiness's whole Redis path, against a local redis-server ({url}): import, connect, PING.
@@ -90,13 +114,18 @@ def main(argv: list[str] | None = None) -> int:
     if server is not None:
         url = f"redis://127.0.0.1:{server[1]}/0"
         cases.update({name: code.format(url=url) for name, code in REDIS_CASES.items()})
-    times: dict[str, list[float]] = {name: [] for name in cases}
+    sys.path.insert(0, str(ROOT / "tests" / "support"))
+    from k8s_api import KubeApi
+
     try:
-        for n in range(args.runs + 1):  # round-robin; the first round warms the bytecode cache
-            for name, code in cases.items():
-                elapsed = run(code, env)
-                if n:
-                    times[name].append(elapsed)
+        with KubeApi() as kube:
+            env.update(
+                HEALER_KUBE_API_URL=kube.url,
+                HEALER_NAMESPACE="cto",
+                HEALER_CODERUN_BACKEND="kubernetes",
+                BENCH_CODERUN=json.dumps(coderun()),
+            )
+            times = measure(cases, env, args.runs)
     finally:
         if server is not None:
             server[0].terminate()
@@ -126,6 +155,36 @@ def _redis_server() -> tuple[subprocess.Popen[bytes], int] | None:
             time.sleep(0.02)
     process.kill()
     raise SystemExit("redis-server did not start")
+
+
+def coderun() -> dict[str, object]:
+    """The CodeRun spawn builds for the test context (the API server holds it to the CRD)."""
+    from contexts import widgets_context
+
+    from functions.spawn.coderun import build_manifest
+    from healer.roster import load_roster
+    from healer.target import target_of
+
+    return build_manifest(
+        target_of(widgets_context()),
+        load_roster().specialists["rex"],
+        namespace="cto",
+        service="healer",
+        cli="claude",
+        model="m-1",
+        prompt="Fix it.",
+        start_sha="3f786850e387550fdab836ed7e6dc881de23001b",
+    )
+
+
+def measure(cases: dict[str, str], env: dict[str, str], runs: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for n in range(runs + 1):  # round-robin; the first round warms the bytecode cache
+        for name, code in cases.items():
+            elapsed = run(code, env)
+            if n:
+                times[name].append(elapsed)
+    return times
 
 
 if __name__ == "__main__":

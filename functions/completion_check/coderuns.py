@@ -13,11 +13,15 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from healer.coderun import GROUP, PLURAL, VERSION
 from healer.errors import InvalidInput, PermanentError, RetryableError
 from healer.settings import Settings
+
+if TYPE_CHECKING:
+    from healer.kube import KubeClient
 
 
 class CodeRunsUnavailable(RetryableError):
@@ -70,85 +74,61 @@ class OutboxCodeRuns(CodeRunReader):
         return obj if isinstance(obj, dict) else None
 
 
-class CustomObjectsReader(Protocol):
-    def get_namespaced_custom_object(
-        self, group: str, version: str, namespace: str, plural: str, name: str, **kw: Any
-    ) -> Any: ...
-
-
 class KubernetesCodeRuns(CodeRunReader):
+    """``get`` through the Kubernetes REST API (``healer.kube``, built only when chosen)."""
+
     has_status = True
 
-    def __init__(
-        self, api: CustomObjectsReader, namespace: str, *, timeout: float = 5.0, close: Any = None
-    ) -> None:
-        self.api = api
+    def __init__(self, kube: KubeClient, namespace: str) -> None:
+        self.kube = kube
         self.namespace = namespace
-        self.timeout = (min(timeout, 3.0), timeout)
-        self._close = close
+        ns = quote(namespace, safe="")
+        self.path = f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/{PLURAL}"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KubernetesCodeRuns:
-        from kubernetes import client
-
-        from healer.kube import KubeUnconfigured, kube_configuration
+        from healer.kube import KubeUnconfigured, kube_client
 
         try:
-            configuration = kube_configuration(settings)
+            kube = kube_client(settings)
         except KubeUnconfigured as exc:
             raise InvalidInput(
                 f"no Kubernetes API to read CodeRuns from: {exc}; set coderun_backend=outbox"
             ) from exc
-        api_client = client.ApiClient(configuration)
-        api = cast(CustomObjectsReader, client.CustomObjectsApi(api_client))
-        return cls(api, settings.namespace, timeout=settings.kube_timeout, close=api_client)
+        return cls(kube, settings.namespace)
 
     def close(self) -> None:
-        if self._close is not None:
-            self._close.close()
+        self.kube.close()
 
     def where(self, name: str) -> str:
         return f"namespace {self.namespace} of the Kubernetes API"
 
     def read(self, name: str) -> dict[str, Any] | None:
-        import urllib3.exceptions
-        from kubernetes.client.exceptions import ApiException
+        from healer.kube import KubeApiError, KubeUnreachable
 
+        if name in ("", ".", ".."):  # no object is called that; as a path segment, a parent
+            return None
         try:
-            response = self.api.get_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                self.namespace,
-                PLURAL,
-                name,
-                _preload_content=False,
-                _request_timeout=self.timeout,
-            )
-            try:
-                raw = response.data
-            finally:
-                response.release_conn()
-        except ApiException as exc:
-            status = int(exc.status or 0)
-            if status == 404:
+            # the name comes from an event: quoted, it can only ever name one object
+            raw = self.kube.request("GET", f"{self.path}/{quote(name, safe='')}").content
+        except KubeApiError as exc:
+            if exc.status == 404:
                 return None
-            if status == 403:
+            if exc.status == 403:
                 raise CodeRunsForbidden(
                     f"forbidden to read CodeRun {self.namespace}/{name}: grant the service "
                     f"account the verb 'get' on {PLURAL} (apiGroups [{GROUP}])"
                 ) from exc
             raise CodeRunsUnavailable(
-                f"Kubernetes API answered {status or 'nothing'} to get CodeRun "
-                f"{self.namespace}/{name}"
+                f"Kubernetes API answered {exc.status} to get CodeRun {self.namespace}/{name}"
             ) from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+        except KubeUnreachable as exc:
             raise CodeRunsUnavailable(
-                f"Kubernetes API unreachable (get CodeRun {self.namespace}/{name}): "
-                f"{type(exc).__name__}"
+                f"Kubernetes API unreachable (get CodeRun {self.namespace}/{name}): {exc}"
             ) from exc
         try:
             obj = json.loads(raw)
-        except (TypeError, ValueError) as exc:
+        except ValueError as exc:
             raise CodeRunsUnavailable(f"CodeRun {name}: the API answered no JSON") from exc
         return obj if isinstance(obj, dict) else None
 

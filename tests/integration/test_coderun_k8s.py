@@ -1,6 +1,7 @@
-"""The kubernetes CodeRun backend: the official client against the local Kubernetes API server
-(which holds CodeRuns to the CRD's schema), alone, behind the spawn stage, and as the place
-completion-check reads CodeRuns back from before it believes an update."""
+"""The kubernetes CodeRun backend: ``healer.kube`` against the local Kubernetes API server
+(which holds CodeRuns to the CRD's schema; the official client sends what Healer never
+would), alone, behind the spawn stage, and as the place completion-check reads CodeRuns back
+from before it believes an update."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""A small Kubernetes API server for ConfigMaps (and CodeRun custom objects), so the real
-``kubernetes`` client is tested.
+"""A small Kubernetes API server for ConfigMaps (and CodeRun custom objects), so Healer's
+Kubernetes client (``healer.kube``) is tested against the REST API, not a double of itself; a
+test checks the official ``kubernetes`` client agrees with it.
 
 CodeRuns are held to the CRD's structural schema (``coderun_schema``) as the real API server
 holds them: with ``fieldValidation=Strict`` an unknown field is a 400 ``BadRequest`` naming
@@ -11,13 +12,18 @@ subresource: written only through ``.../coderuns/<name>/status``.
 It speaks the REST shapes the client relies on: ``resourceVersion`` bumped on every write,
 optimistic-concurrency ``409 Conflict`` on a stale PUT, ``409 AlreadyExists`` on a second
 create, ``404 NotFound`` and ``Status`` bodies like the real API server's. Switches simulate
-an outage (503 or a dropped connection), missing RBAC verbs (403) and injected conflicts.
+an outage (503 or a dropped connection, optionally with ``Retry-After``), missing RBAC verbs
+(403) and injected conflicts. A body whose ``Content-Type`` is neither JSON nor YAML is a 415
+(none means JSON). Optionally it serves TLS (an ``ssl_context``) and authenticates bearer
+tokens (``tokens``; anything else is a 401 before the request is looked at, as the real
+authentication filter answers).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import ssl
 import sys
 import threading
 import uuid
@@ -40,6 +46,7 @@ _CR_STATUS = re.compile(
 )
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_CONFIGMAP_BYTES = 1024 * 1024
+_BODY_TYPES = ("application/json", "application/yaml")
 _MERGE_PATCH_TYPES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
 
 
@@ -342,9 +349,14 @@ class _Server(ThreadingHTTPServer):
 class KubeApi:
     """The server and its switches. Use as a context manager; ``url`` is its base URL."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, ssl_context: ssl.SSLContext | None = None, tokens: set[str] | None = None
+    ) -> None:
         self.registry = ConfigMapRegistry()
         self.outage: str | None = None  # None | "unavailable" (503) | "drop" (close the socket)
+        self.retry_after: str | None = None  # the Retry-After header a 503 carries
+        self.tokens = tokens  # None: no authentication; else the bearer tokens accepted
+        self.authorizations: list[str] = []  # every Authorization header received, in order
         self.forbidden_verbs: set[str] = set()
         self.conflicts_to_inject = 0
         self.requests: Counter[str] = Counter()  # RBAC verb -> count
@@ -353,8 +365,12 @@ class KubeApi:
         self.coderun_requests: Counter[str] = Counter()  # RBAC verb on coderuns -> count
         self._switch_lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _handler_for(self))
+        if ssl_context is not None:
+            self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.port = int(self._server.server_address[1])
+        scheme = "https" if ssl_context is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
 
     def __enter__(self) -> KubeApi:
         self._thread.start()
@@ -368,6 +384,8 @@ class KubeApi:
     def reset(self) -> None:
         self.registry = ConfigMapRegistry()
         self.outage = None
+        self.retry_after = None
+        self.authorizations = []
         self.forbidden_verbs = set()
         self.conflicts_to_inject = 0
         self.requests.clear()
@@ -406,6 +424,8 @@ def _handler_for(api: KubeApi) -> type[BaseHTTPRequestHandler]:
             self.send_response(code)
             for warning in warnings or []:
                 self.send_header("Warning", warning)
+            if code == 503 and api.retry_after is not None:
+                self.send_header("Retry-After", api.retry_after)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
@@ -414,12 +434,35 @@ def _handler_for(api: KubeApi) -> type[BaseHTTPRequestHandler]:
         def _body(self) -> Any:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            kind = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+            # no Content-Type is the first supported one (JSON), as the API server negotiates
+            if self.command in ("POST", "PUT") and kind and kind not in _BODY_TYPES:
+                raise ApiError(
+                    415,
+                    "UnsupportedMediaType",
+                    "the body of the request was in an unknown format - accepted media types "
+                    "include: application/json, application/yaml",
+                )
             try:
                 return json.loads(raw or b"{}")
             except ValueError as exc:
                 raise ApiError(400, "BadRequest", f"invalid JSON body: {exc}") from exc
 
+        def _authenticated(self) -> bool:
+            """Without a token it accepts, a 401 before the request is looked at."""
+            header = self.headers.get("Authorization") or ""
+            api.authorizations.append(header)
+            if api.tokens is None or header in {f"Bearer {t}" for t in api.tokens}:
+                return True
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            self._send(401, status_body(401, "Unauthorized", "Unauthorized"))
+            return False
+
         def _handle(self, method: str) -> None:
+            if not self._authenticated():
+                return
             parts = urlsplit(self.path)
             coderuns = (_CR_ITEM, _CR_STATUS, _CR_COLLECTION)
             if any(pattern.match(parts.path) for pattern in coderuns):
@@ -528,19 +571,26 @@ def _handler_for(api: KubeApi) -> type[BaseHTTPRequestHandler]:
             except ApiError as err:
                 self._send(err.code, err.body)
 
+        def _guarded(self, method: str) -> None:
+            """A body refused before dispatch (format, JSON) is a Status answer too."""
+            try:
+                self._handle(method)
+            except ApiError as err:
+                self._send(err.code, err.body)
+
         def do_GET(self) -> None:
-            self._handle("GET")
+            self._guarded("GET")
 
         def do_POST(self) -> None:
-            self._handle("POST")
+            self._guarded("POST")
 
         def do_PUT(self) -> None:
-            self._handle("PUT")
+            self._guarded("PUT")
 
         def do_PATCH(self) -> None:
-            self._handle("PATCH")
+            self._guarded("PATCH")
 
         def do_DELETE(self) -> None:
-            self._handle("DELETE")
+            self._guarded("DELETE")
 
     return Handler

@@ -1,5 +1,5 @@
 """What only the ConfigMap state store has: its stored shape, key escaping, optimistic
-concurrency against a real HTTP API (the official kubernetes client talking to a local
+concurrency against a real HTTP API (``healer.kube`` talking to a local
 Kubernetes API server), RBAC and outage errors, the size budget and cross-process claims."""
 
 from __future__ import annotations
@@ -224,7 +224,7 @@ class _StaleFirstRead(ConfigMapApi):
 def test_create_losing_to_another_creator_re_reads(api: KubeApi) -> None:
     api.registry.create(NS, {"metadata": {"name": "healer-state"}, "data": {"task_3Ax": "{}"}})
     base = ConfigMapApi.from_settings(settings_for(api.url))
-    stale = _StaleFirstRead(base.core, NS)
+    stale = _StaleFirstRead(base.kube, NS)
     store = ConfigMapStateStore(stale)
     try:
         assert store.claim("dedup:run:acme/webapp:7002:1", "me", 60)

@@ -1,5 +1,5 @@
 """One state-store suite, run over the in-process store, Redis (a real redis-server) and
-ConfigMaps (the real kubernetes client against a local Kubernetes API server)."""
+ConfigMaps (``healer.kube`` against a local Kubernetes API server)."""
 
 from __future__ import annotations
 
