@@ -159,22 +159,9 @@ def _redis_server() -> tuple[subprocess.Popen[bytes], int] | None:
 
 def coderun() -> dict[str, object]:
     """The CodeRun spawn builds for the test context (the API server holds it to the CRD)."""
-    from contexts import widgets_context
+    from contexts import coderun_manifest
 
-    from functions.spawn.coderun import build_manifest
-    from healer.roster import load_roster
-    from healer.target import target_of
-
-    return build_manifest(
-        target_of(widgets_context()),
-        load_roster().specialists["rex"],
-        namespace="cto",
-        service="healer",
-        cli="claude",
-        model="m-1",
-        prompt="Fix it.",
-        start_sha="3f786850e387550fdab836ed7e6dc881de23001b",
-    )
+    return coderun_manifest("bench")
 
 
 def measure(cases: dict[str, str], env: dict[str, str], runs: int) -> dict[str, list[float]]:

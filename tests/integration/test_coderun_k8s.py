@@ -15,7 +15,7 @@ import urllib3
 from cloudevents.http import CloudEvent
 from completion_fixtures import EXAMPLES, TASK, checker, ci_done, push
 from completion_fixtures import context as completion_context
-from contexts import widgets_context
+from contexts import coderun_manifest, widgets_context
 from event_data import data_of
 from k8s_api import KubeApi
 from kubernetes import client
@@ -25,21 +25,18 @@ from functions.completion_check.coderuns import (
     CodeRunsUnavailable,
     KubernetesCodeRuns,
 )
-from functions.spawn.coderun import build_manifest
 from functions.spawn.kube import KubernetesLauncher
 from functions.spawn.launcher import LaunchForbidden, LaunchRejected, LaunchUnavailable
 from functions.spawn.stage import Spawner
 from healer.coderun import validate_coderun
 from healer.events import build_event
 from healer.models import ContextGathered
-from healer.roster import load_roster
 from healer.runtime import Skip
 from healer.services import Services
 from healer.settings import Settings
 from healer.stores.file import FileBlobStore
 from healer.stores.keys import ACTIVE_KEY, BREAKER_KEY, FAILURES_KEY
 from healer.stores.memory import MemoryStateStore
-from healer.target import target_of
 from healer.vocabulary import EventType, Stage
 from healer_dev.broker.finish import coderun_update, fix_commit
 
@@ -88,18 +85,7 @@ def raw(api: KubeApi) -> Iterator[client.CustomObjectsApi]:
 
 def manifest(name: str = NAME) -> dict[str, Any]:
     """What spawn builds, under another name when asked."""
-    built = build_manifest(
-        target_of(widgets_context()),
-        load_roster().specialists["rex"],
-        namespace=NS,
-        service="healer",
-        cli="claude",
-        model="m-1",
-        prompt="Fix it.",
-        start_sha="3f786850e387550fdab836ed7e6dc881de23001b",
-    )
-    built["metadata"]["name"] = name
-    return built
+    return coderun_manifest(name, NS)
 
 
 def legacy_manifest() -> dict[str, Any]:

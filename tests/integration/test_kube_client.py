@@ -20,19 +20,16 @@ from typing import Any
 import pytest
 import trustme
 import yaml
-from contexts import widgets_context
+from contexts import coderun_manifest
 from k8s_api import KubeApi
 
 from functions.completion_check.coderuns import KubernetesCodeRuns
-from functions.spawn.coderun import build_manifest
 from functions.spawn.kube import KubernetesLauncher
 from functions.spawn.launcher import LaunchUnavailable
 from healer.kube import TOKEN_PERIOD, KubeClient, KubeUnconfigured, kube_client
-from healer.roster import load_roster
 from healer.settings import Settings
 from healer.stores.configmap_api import ConfigMapApi
 from healer.stores.exceptions import StoreUnavailable
-from healer.target import target_of
 
 pytestmark = pytest.mark.integration
 
@@ -41,19 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def coderun(name: str) -> dict[str, Any]:
-    """A CodeRun as spawn builds it (held to the CRD's schema by the API server)."""
-    built = build_manifest(
-        target_of(widgets_context()),
-        load_roster().specialists["rex"],
-        namespace=NS,
-        service="healer",
-        cli="claude",
-        model="m-1",
-        prompt="Fix it.",
-        start_sha="3f786850e387550fdab836ed7e6dc881de23001b",
-    )
-    built["metadata"]["name"] = name
-    return built
+    return coderun_manifest(name, NS)
 
 
 class Clock:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from healer.models import (
     ContextGathered,
     FailureClassified,
@@ -40,3 +42,24 @@ def widgets_context(
         task_id="acme-widgets-7001",
         pull_request=PullRequestInfo(number=42, head_ref="feature/parser", base_ref="main"),
     )
+
+
+def coderun_manifest(name: str, namespace: str = "cto") -> dict[str, Any]:
+    """The CodeRun spawn builds for :func:`widgets_context`, under ``name`` (an API server
+    holds it to the CRD's schema)."""
+    from functions.spawn.coderun import build_manifest
+    from healer.roster import load_roster
+    from healer.target import target_of
+
+    built = build_manifest(
+        target_of(widgets_context()),
+        load_roster().specialists["rex"],
+        namespace=namespace,
+        service="healer",
+        cli="claude",
+        model="m-1",
+        prompt="Fix it.",
+        start_sha="3f786850e387550fdab836ed7e6dc881de23001b",
+    )
+    built["metadata"]["name"] = name
+    return built

@@ -98,10 +98,7 @@ def test_no_context_is_built_for_a_given_transport(
 def test_a_trusted_server_answers(
     trusting: tuple[pytest.MonkeyPatch, Path], authority: trustme.CA, https_url: str
 ) -> None:
-    monkeypatch, tmp_path = trusting
-    ca = tmp_path / "ca.pem"
-    authority.cert_pem.write_to_path(str(ca))
-    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    _trust(authority, *trusting)
     with tls.http_client() as client:
         assert client.get(https_url).json() == {"ok": True}
 
@@ -133,12 +130,16 @@ def test_the_system_directory_verifies_by_hash(
 def test_github_goes_through_the_shared_context(
     trusting: tuple[pytest.MonkeyPatch, Path], authority: trustme.CA, https_url: str
 ) -> None:
-    monkeypatch, tmp_path = trusting
+    _trust(authority, *trusting)
+    with GitHubSession(base_url=https_url, auth=TokenAuth("t0ken-for-tests")) as session:
+        assert session._get("/anything") == {"ok": True}
+
+
+def _trust(authority: trustme.CA, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Outbound HTTPS trusts ``authority`` alone, through ``SSL_CERT_FILE``."""
     ca = tmp_path / "ca.pem"
     authority.cert_pem.write_to_path(str(ca))
     monkeypatch.setenv("SSL_CERT_FILE", str(ca))
-    with GitHubSession(base_url=https_url, auth=TokenAuth("t0ken-for-tests")) as session:
-        assert session._get("/anything") == {"ok": True}
 
 
 def _openssl_subject_hash(pem: bytes) -> str:
