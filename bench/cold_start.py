@@ -27,9 +27,11 @@ requests replayed in-process), so each stage does the work it would do in a clus
 embedded state store lives in one process, so there each stage starts from empty state.
 status's first request is ``GET /api/status``.
 
-``--image TAG`` also times ``podman run`` to the first answer of ingest and of hello-world in
-that image (embedded configuration). Bytecode is compiled (a ``PYTHONPYCACHEPREFIX`` warmed by
-one unmeasured run per case), as it is in the image.
+``--image TAG`` also measures the production configuration inside the built image: each case
+is ``podman run`` (host network, the servers on loopback) until the readiness probe answers, then
+the request, so the figures include starting the container, as a scaled-to-zero pod does.
+Bytecode is compiled (a ``PYTHONPYCACHEPREFIX`` warmed by one unmeasured run per case), as it
+is in the image.
 
 Usage: ``.venv/bin/python bench/cold_start.py [--runs 5] [--stage ingest] [--image healer:dev]``
 """
@@ -63,6 +65,12 @@ DELIVERY = ROOT / "examples" / "deliveries" / "workflow_job-failure.json"
 RECORDED_GITHUB = ROOT / "examples" / "github"
 STAGES = ["ingest", "classify", "gather", "spawn", "completion-check", "escalate", "status"]
 TARGET = 1.5
+AWS_SETTINGS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+    "AWS_EC2_METADATA_DISABLED",
+)
 CONTAINERS_CONF = (
     '[engine]\nruntime = "runc"\n\n'
     '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n'
@@ -386,6 +394,15 @@ def stage_source(stage: str) -> tuple[str, Path]:
     return package, ROOT / "functions" / package / "main.py"
 
 
+Serve = Callable[[str, str, Path, dict[str, str], Request], tuple[float, float, int]]
+
+
+def in_process(
+    name: str, target: str, source: Path, env: dict[str, str], request: Request
+) -> tuple[float, float, int]:
+    return serve_and_measure(target, source, env, request)
+
+
 def measure(
     config: Config,
     base_env: dict[str, str],
@@ -393,6 +410,7 @@ def measure(
     firsts: dict[str, tuple[int, Request]],
     sent: list[tuple[str, Request]],
     runs: int,
+    serve: Serve = in_process,
 ) -> dict[str, Result]:
     env = {**base_env, **config.env}
     results: dict[str, Result] = {}
@@ -414,7 +432,7 @@ def measure(
             if config.shared_state and before:
                 replay_in_process(config.settings, sent[:before], config.prepare)
             config.prepare(request)
-            ready, first, status = serve_and_measure(target, source, env, request)
+            ready, first, status = serve(name, target, source, env, request)
             if status >= 500:
                 raise RuntimeError(f"{name} ({config.name}) answered {status} to its request")
             if n:
@@ -424,56 +442,66 @@ def measure(
     return results
 
 
-def image_measure(image: str, runs: int) -> dict[str, list[float]]:
-    """``podman run`` until the first real answer: ingest's delivery, hello-world's GET."""
-    env = dict(os.environ)
-    if "CONTAINERS_CONF" not in env:
-        conf = Path(tempfile.mkdtemp(prefix="healer-bench-podman-")) / "containers.conf"
-        conf.write_text(CONTAINERS_CONF, encoding="utf-8")
-        env["CONTAINERS_CONF"] = str(conf)
-    hook = webhook_request()
-    cases = {
-        "hello": (
-            ["--entrypoint", "functions-framework", "-v", f"{HELLO}:/bench/hello.py:ro"],
-            ["--target", "hello", "--source", "/bench/hello.py", "--signature-type", "http"],
-            Request("GET", "/", {}, b""),
-        ),
-        "ingest": (["-e", "HEALER_FUNCTION=ingest"], [], hook),
-    }
-    times: dict[str, list[float]] = {}
-    for name, (flags, args, request) in cases.items():
-        for n in range(runs + 1):
-            port = free_port()
-            container = f"healer-bench-{uuid.uuid4().hex[:8]}"
-            start = time.perf_counter()
-            command = ["podman", "run", "--detach", "--name", container, "--network", "host"]
-            command += ["-e", f"PORT={port}", *flags, image, *args]
-            if name == "hello":
-                command += ["--port", str(port)]
-            subprocess.run(command, env=env, check=True, capture_output=True)
-            try:
-                with httpx.Client(timeout=30) as client:
-                    url = f"http://127.0.0.1:{port}"
-                    wait_ready(client, url, start, lambda: False)
-                    response = client.request(
-                        request.method,
-                        url + request.path,
-                        headers=request.headers,
-                        content=request.body,
-                    )
-                    elapsed = time.perf_counter() - start
-                    if response.status_code >= 500:
-                        raise RuntimeError(f"{name} in {image} answered {response.status_code}")
-            finally:
-                subprocess.run(
-                    ["podman", "rm", "--force", "--time", "0", container],
-                    env=env,
-                    capture_output=True,
-                    check=False,
+def in_image(image: str, conf: str) -> Serve:
+    """``podman run`` of ``image`` until its readiness probe answers, then the request: each
+    stage as its entry point starts it (``HEALER_FUNCTION``), hello-world and the floor through
+    the image's functions-framework. Only the configuration's settings enter the container
+    (host networking reaches the servers on loopback; recorded GitHub is mounted read-only)."""
+
+    def serve(
+        name: str, target: str, source: Path, env: dict[str, str], request: Request
+    ) -> tuple[float, float, int]:
+        port = free_port()
+        container = f"healer-bench-{uuid.uuid4().hex[:8]}"
+        settings = {k: v for k, v in env.items() if k.startswith("HEALER_") or k in AWS_SETTINGS}
+        settings.pop("HEALER_CODERUN_OUTBOX", None)
+        command = ["podman", "run", "--detach", "--name", container, "--network", "host"]
+        command += ["-e", f"PORT={port}", "-v", f"{RECORDED_GITHUB}:/recorded:ro"]
+        if "HEALER_GITHUB_RECORDED_DIR" in settings:
+            settings["HEALER_GITHUB_RECORDED_DIR"] = "/recorded"
+        for key, value in settings.items():
+            command += ["-e", f"{key}={value}"]
+        if name in STAGES:
+            command += ["-e", f"HEALER_FUNCTION={name}", image]
+        else:
+            command += ["--entrypoint", "functions-framework"]
+            command += ["-v", f"{source}:/bench/{source.name}:ro", image]
+            command += ["--target", target, "--source", f"/bench/{source.name}"]
+            command += ["--signature-type", "http", "--port", str(port)]
+        podman_env = {**os.environ, "CONTAINERS_CONF": conf}
+        start = time.perf_counter()
+        subprocess.run(command, env=podman_env, check=True, capture_output=True)
+        try:
+            with httpx.Client(timeout=30) as client:
+                url = f"http://127.0.0.1:{port}"
+                ready = wait_ready(client, url, start, lambda: False)
+                t = time.perf_counter()
+                response = client.request(
+                    request.method,
+                    url + request.path,
+                    headers=request.headers,
+                    content=request.body,
                 )
-            if n:
-                times.setdefault(name, []).append(elapsed)
-    return times
+                first = time.perf_counter() - t
+        finally:
+            subprocess.run(
+                ["podman", "rm", "--force", "--time", "0", container],
+                env=podman_env,
+                capture_output=True,
+                check=False,
+            )
+        return ready, first, response.status_code
+
+    return serve
+
+
+def containers_conf() -> str:
+    """podman's configuration: the caller's ``CONTAINERS_CONF``, else runc with bounded ulimits."""
+    if "CONTAINERS_CONF" in os.environ:
+        return os.environ["CONTAINERS_CONF"]
+    conf = Path(tempfile.mkdtemp(prefix="healer-bench-podman-")) / "containers.conf"
+    conf.write_text(CONTAINERS_CONF, encoding="utf-8")
+    return str(conf)
 
 
 def print_table(config: str, results: dict[str, Result]) -> list[str]:
@@ -541,13 +569,11 @@ def main(argv: list[str] | None = None) -> int:
                     config = stack.enter_context(production_config(scratch / "production"))
                 results = measure(config, env, stages, firsts, sent, args.runs)
                 misses += print_table(name, results)
-        if args.image:
-            times = image_measure(args.image, args.runs)
-            hello = statistics.median(times["hello"])
-            print(f"\nin the image {args.image} (podman run to the first answer, embedded)")
-            for name, values in times.items():
-                cold = statistics.median(values)
-                print(f"{name:<18}{cold * 1000:>10.1f} ms {cold / hello:>8.2f}x")
+            if args.image:
+                config = stack.enter_context(production_config(scratch / "image"))
+                serve = in_image(args.image, containers_conf())
+                results = measure(config, env, stages, firsts, sent, args.runs, serve)
+                misses += print_table(f"production (in the image {args.image})", results)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if misses:
