@@ -133,7 +133,7 @@ class Connection:
         self, endpoint: Endpoint, timeout: float, ssl_context: ssl.SSLContext | None
     ) -> None:
         deadline = time.monotonic() + timeout
-        self.sock = _open_socket(endpoint, timeout, ssl_context)
+        self.sock = _open_socket(endpoint, deadline, ssl_context)
         self.reader = hiredis.Reader(
             encoding="utf-8", replyError=RedisReplyError, notEnoughData=_NOT_ENOUGH_DATA
         )
@@ -308,26 +308,47 @@ class RespClient:
 
 
 def _open_socket(
-    endpoint: Endpoint, timeout: float, ssl_context: ssl.SSLContext | None
+    endpoint: Endpoint, deadline: float, ssl_context: ssl.SSLContext | None
 ) -> socket.socket:
     if endpoint.path is not None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
         try:
+            sock.settimeout(_remaining(deadline))
             sock.connect(endpoint.path)
         except BaseException:
             sock.close()
             raise
         return sock
-    sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
+    sock = _connect(endpoint.host, endpoint.port, deadline)
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if ssl_context is not None:
+            sock.settimeout(_remaining(deadline))
             return ssl_context.wrap_socket(sock, server_hostname=endpoint.host)
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+def _connect(host: str, port: int, deadline: float) -> socket.socket:
+    """``socket.create_connection``, except that the addresses a name resolves to share one
+    deadline (it gives each the whole timeout: three dead pods, three timeouts)."""
+    error: OSError = OSError(f"{host} resolves to no address")
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(_remaining(deadline))
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+    raise error
 
 
 def _remaining(deadline: float) -> float:

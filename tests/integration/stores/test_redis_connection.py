@@ -205,6 +205,74 @@ def test_plain_redis_against_a_tls_port_fails_within_the_timeout(
     assert time.monotonic() - started < 2
 
 
+@pytest.fixture
+def two_addresses(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, int]]:
+    """``redis.test`` resolves to 127.0.0.1 and 127.0.0.2 (a Service name with two records);
+    on both, the listen queue is full, so a connection attempt hangs as on a lost host."""
+    first = socket.socket()
+    first.bind(("127.0.0.1", 0))
+    port = first.getsockname()[1]
+    second = socket.socket()
+    second.bind(("127.0.0.2", port))
+    held = []
+    for listener in (first, second):
+        listener.listen(0)
+        filler = socket.create_connection(listener.getsockname(), timeout=1)
+        held.append(filler)
+    resolve = socket.getaddrinfo
+
+    def resolver(host: object, *args: object, **kwargs: object) -> object:
+        if host == "redis.test":
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", port)),
+            ]
+        return resolve(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    yield "redis.test", port
+    for sock in (*held, first, second):
+        sock.close()
+
+
+@pytest.mark.parametrize("scheme", ["redis", "rediss"])
+def test_a_name_with_several_dead_addresses_fails_within_one_timeout(
+    two_addresses: tuple[str, int], store_factory: Callable[..., RedisStateStore], scheme: str
+) -> None:
+    host, port = two_addresses
+    store = store_factory(f"{scheme}://{host}:{port}/0", timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match="Timeout"):
+        store.ping()
+    assert time.monotonic() - started < 0.8  # not 0.5 s for each address
+
+
+def test_a_slow_connect_leaves_the_tls_handshake_only_the_rest_of_the_timeout(
+    two_addresses: tuple[str, int],
+    store_factory: Callable[..., RedisStateStore],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    host, port = two_addresses
+    silent = socket.create_server(("127.0.0.3", port))  # connects, never speaks TLS
+    resolve = socket.getaddrinfo
+
+    def resolver(name: object, *args: object, **kwargs: object) -> object:
+        if name == "redis.test":
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.3", port)),
+            ]
+        return resolve(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    with silent:
+        store = store_factory(f"rediss://{host}:{port}/0", timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="Timeout"):
+            store.ping()
+        assert time.monotonic() - started < 0.8
+
+
 def test_plain_redis_builds_no_ssl_context() -> None:
     assert RespClient.from_url("redis://127.0.0.1:1/0")._ssl_context is None
     assert RespClient.from_url("rediss://127.0.0.1:1/0")._ssl_context is not None
