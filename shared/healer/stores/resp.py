@@ -188,6 +188,8 @@ class Connection:
         without a round trip; anything readable, EOF or stray bytes, condemns it)."""
         if self.pid != os.getpid():
             return False  # inherited across fork: the parent owns the stream
+        if self.reader.has_data():
+            return False  # bytes that came with the last reply, owed to no command
         try:
             readable, _, _ = select.select([self.sock], [], [], 0)
         except (OSError, ValueError):

@@ -456,6 +456,21 @@ def test_a_half_read_reply_never_reaches_the_next_command(
     assert [n for n, _ in server.commands] == [1, 2, 2]
 
 
+def test_a_reply_nobody_asked_for_never_answers_the_next_command(
+    store_factory: Callable[..., RedisStateStore], scripted: Callable[..., Scripted]
+) -> None:
+    def script(n: int, command: list[bytes]) -> list[bytes | float]:
+        if n == 1:  # one command, two replies in one segment: the second is owed to nobody
+            return [b"+PONG\r\n$5\r\nstale\r\n"]
+        return [b"$5\r\nfresh\r\n"]
+
+    server = scripted(script)
+    store = store_factory(f"redis://127.0.0.1:{server.port}/0", timeout=0.5)
+    store.ping()
+    assert store.get("task:t") == "fresh"
+    assert [n for n, _ in server.commands] == [1, 2]
+
+
 def test_a_write_whose_connection_breaks_is_not_sent_again(
     store_factory: Callable[..., RedisStateStore], scripted: Callable[..., Scripted]
 ) -> None:
