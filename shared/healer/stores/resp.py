@@ -43,6 +43,9 @@ _UNAVAILABLE = {
     "LOADING": "redis is loading its dataset",
     "MASTERDOWN": "redis has lost its primary",
     "BUSY": "redis is busy running a script",
+    "OOM": "redis is out of memory (maxmemory reached, nothing to evict)",
+    "MISCONF": "redis cannot persist to disk and refuses writes",
+    "NOREPLICAS": "redis has too few replicas to accept writes",
     "NOAUTH": "redis requires a password (none in the URL)",
     "WRONGPASS": "redis rejected the credentials in the URL",
 }

@@ -334,6 +334,48 @@ def test_a_replica_refusing_writes_is_unavailable(
     assert store.get("task:t") is None  # reads still work
 
 
+def test_a_full_server_is_unavailable_not_a_bug(
+    disposable_redis: DisposableRedis, store_factory: Callable[..., RedisStateStore]
+) -> None:
+    store = store_factory(disposable_redis.url, timeout=0.5)
+    store.client.execute("CONFIG", "SET", "maxmemory-policy", "noeviction")
+    store.client.execute("CONFIG", "SET", "maxmemory", "1")
+    with pytest.raises(StoreUnavailable, match=r"out of memory.*OOM"):
+        store.set("task:t", "v")
+    with pytest.raises(StoreUnavailable, match="OOM"):
+        store.push("history:h", "v", 3)  # refused while queued, before EXEC
+    assert store.get("task:t") is None
+
+
+def test_a_primary_without_its_replicas_is_unavailable_not_a_bug(
+    disposable_redis: DisposableRedis, store_factory: Callable[..., RedisStateStore]
+) -> None:
+    store = store_factory(disposable_redis.url, timeout=0.5)
+    store.client.execute("CONFIG", "SET", "min-replicas-to-write", "1")
+    with pytest.raises(StoreUnavailable, match=r"replicas.*NOREPLICAS"):
+        store.claim("dedup:d", "v", 60)
+
+
+def test_a_server_that_cannot_persist_is_unavailable_not_a_bug(
+    redis_servers: Callable[..., DisposableRedis],
+    store_factory: Callable[..., RedisStateStore],
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    server = redis_servers("--dir", str(data))
+    store = store_factory(server.url, timeout=0.5)
+    store.client.execute("CONFIG", "SET", "save", "3600 1")
+    data.rmdir()  # the snapshot has nowhere to go (a lost volume)
+    store.client.execute("BGSAVE")
+    deadline = time.monotonic() + 5
+    while "rdb_last_bgsave_status:err" not in store.client.execute("INFO", "persistence"):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    with pytest.raises(StoreUnavailable, match=r"persist.*MISCONF"):
+        store.set("task:t", "v")
+
+
 class Scripted:
     """A TCP server that parses each command with hiredis and answers per ``script``:
     ``script(connection_number, command)`` returns the raw bytes to send (``b""`` to say
