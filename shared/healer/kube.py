@@ -50,7 +50,8 @@ class KubeUnconfigured(HealerError):
 
 
 class KubeUnreachable(Exception):
-    """No answer from the API server (refused, reset, timed out, TLS refused, no token).
+    """No usable answer from the API server (refused, reset, timed out, TLS refused, no token,
+    a body that does not decode).
 
     ``str()`` is the kind of failure only: a transport error's text can carry a URL."""
 
@@ -188,7 +189,7 @@ class KubeClient:
                 content=content,
                 extensions=self._extensions,
             )
-        except (httpx.TransportError, OSError) as exc:
+        except (httpx.TransportError, httpx.DecodingError, OSError) as exc:
             raise KubeUnreachable(type(exc).__name__) from exc
         finally:
             _DEADLINE.reset(deadline)

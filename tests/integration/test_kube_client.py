@@ -213,6 +213,30 @@ def test_an_answer_dripping_slower_than_the_timeout_is_cut_off() -> None:
         listener.close()
 
 
+def test_an_answer_that_does_not_decompress_is_retryable() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def garble() -> None:  # a proxy that mangled a compressed answer
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nnope"
+            )
+
+    thread = threading.Thread(target=garble, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    reader = KubernetesCodeRuns.from_settings(Settings(namespace=NS, kube_api_url=url))
+    try:
+        with pytest.raises(CodeRunsUnavailable, match="DecodingError"):
+            reader.read("healer-acme-widgets-7001-a1")
+    finally:
+        reader.close()
+        thread.join(2)
+        listener.close()
+
+
 @pytest.mark.parametrize("where", ["url", "in-cluster"])
 def test_an_api_server_that_never_accepts_fails_within_the_timeout(
     where: str, service_account: Path
