@@ -12,14 +12,16 @@ service's environment variables, the service-account token, TLS verified against
 service account's ``ca.crt`` alone); then a kubeconfig, read through ``kubernetes.config``
 (the ``k8s`` extra), imported on that path only: a laptop's cost, never a pod's.
 
-Only connections that never reached the server are retried (twice): a write that may have
-landed is not resent blindly (callers re-read, or the broker's retry meets a 409). A 401 is
-the exception: the API server answers it before it looks at the request, so after re-reading
-a rotated token the request is sent once more.
+``kube_timeout`` bounds a whole request (connect and its retries, TLS, every read), however
+slowly the server drips its answer. Only connections that never reached the server are
+retried (twice): a write that may have landed is not resent blindly (callers re-read, or the
+broker's retry meets a 409). A 401 is the exception: the API server answers it before it
+looks at the request, so after re-reading a rotated token the request is sent once more.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import threading
@@ -29,6 +31,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import httpcore
 import httpx
 
 from healer.errors import HealerError
@@ -47,7 +50,8 @@ class KubeUnconfigured(HealerError):
 
 
 class KubeUnreachable(Exception):
-    """No answer from the API server (refused, reset, timed out, TLS refused, no token).
+    """No usable answer from the API server (refused, reset, timed out, TLS refused, no token,
+    a body that does not decode).
 
     ``str()`` is the kind of failure only: a transport error's text can carry a URL."""
 
@@ -174,6 +178,8 @@ class KubeClient:
     ) -> httpx.Response:
         if authorization:
             headers = {**headers, "Authorization": authorization}
+        budget = self.http.timeout.read
+        deadline = _DEADLINE.set(None if budget is None else time.monotonic() + budget)
         try:
             return self.http.request(
                 method,
@@ -183,8 +189,10 @@ class KubeClient:
                 content=content,
                 extensions=self._extensions,
             )
-        except (httpx.TransportError, OSError) as exc:
+        except (httpx.TransportError, httpx.DecodingError, OSError) as exc:
             raise KubeUnreachable(type(exc).__name__) from exc
+        finally:
+            _DEADLINE.reset(deadline)
 
     def close(self) -> None:
         self._finalizer()
@@ -222,13 +230,14 @@ def for_url(
     """A client for ``url``: ``http://`` builds no TLS context at all; ``https://`` verifies
     against ``verify`` (default: httpx's, the public CAs)."""
     base = url.rstrip("/")
-    transport: httpx.BaseTransport
+    transport: httpx.HTTPTransport
     if base.startswith("http://"):
         transport = _PlainTransport()
     elif verify is not None:
         transport = httpx.HTTPTransport(verify=verify, retries=CONNECT_RETRIES)
     else:
         transport = httpx.HTTPTransport(retries=CONNECT_RETRIES)
+    _bound(transport)
     http = httpx.Client(base_url=base, transport=transport, timeout=timeout, trust_env=False)
     return KubeClient(http, credentials=credentials)
 
@@ -241,6 +250,83 @@ class _PlainTransport(httpx.HTTPTransport):
         import httpcore
 
         self._pool = httpcore.ConnectionPool(ssl_context=None, retries=CONNECT_RETRIES)
+
+
+# When the request on this thread must be over: httpx's timeouts bound each connect and each
+# read, so an answer that drips a byte at a time, or a connect retried twice, could run on.
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "kube_deadline", default=None
+)
+
+
+def _bound(transport: httpx.HTTPTransport) -> None:
+    """Every socket operation of ``transport``'s pool (and its retries' pauses) ends by the
+    request's deadline; httpx takes no network backend, so it is set on its pool."""
+    pool: Any = transport._pool
+    pool._network_backend = _DeadlineBackend(pool._network_backend)
+
+
+def _left(timeout: float | None, expired: type[Exception]) -> float | None:
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise expired("the request's time is up")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        left = _left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, left))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        left = _left(timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_tcp(host, port, left, local_address, socket_options)
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        left = _left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._backend.connect_unix_socket(path, left, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        left = _left(None, httpcore.ConnectTimeout)
+        self._backend.sleep(seconds if left is None else min(seconds, left))
 
 
 def _in_cluster(
@@ -318,6 +404,7 @@ def from_configuration(configuration: Any, timeout: httpx.Timeout) -> KubeClient
     if proxy and no_proxy and proxy_bypass_environment(hostname, {"no": no_proxy}):
         proxy = None
     transport = httpx.HTTPTransport(verify=context, retries=CONNECT_RETRIES, proxy=proxy)
+    _bound(transport)
     http = httpx.Client(base_url=host, transport=transport, timeout=timeout, trust_env=False)
     credentials = _ConfigurationToken(configuration) if _has_token(configuration) else None
     sni = getattr(configuration, "tls_server_name", None)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
 import ssl
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ import yaml
 from contexts import coderun_manifest
 from k8s_api import KubeApi
 
-from functions.completion_check.coderuns import KubernetesCodeRuns
+from functions.completion_check.coderuns import CodeRunsUnavailable, KubernetesCodeRuns
 from functions.spawn.kube import KubernetesLauncher
 from functions.spawn.launcher import LaunchUnavailable
 from healer.kube import TOKEN_PERIOD, KubeClient, KubeUnconfigured, kube_client
@@ -179,6 +182,87 @@ def test_a_create_whose_connection_drops_is_not_resent() -> None:
         finally:
             launcher.close()
         assert api.coderun_requests["create"] == 1  # it may have landed: never sent twice
+
+
+def test_an_answer_dripping_slower_than_the_timeout_is_cut_off() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip() -> None:  # every byte within the timeout; the whole answer, far beyond it
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}":
+                if stop.wait(0.1):
+                    return
+                connection.sendall(bytes([byte]))
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    store = ConfigMapApi.from_settings(Settings(namespace=NS, kube_api_url=url, kube_timeout=0.3))
+    started = time.monotonic()
+    try:
+        with pytest.raises(StoreUnavailable, match=r"unreachable.*Timeout"):
+            store.read("healer-state")
+        assert time.monotonic() - started < 0.6
+    finally:
+        stop.set()
+        store.close()
+        thread.join(2)
+        listener.close()
+
+
+def test_an_answer_that_does_not_decompress_is_retryable() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def garble() -> None:  # a proxy that mangled a compressed answer
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nnope"
+            )
+
+    thread = threading.Thread(target=garble, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    reader = KubernetesCodeRuns.from_settings(Settings(namespace=NS, kube_api_url=url))
+    try:
+        with pytest.raises(CodeRunsUnavailable, match="DecodingError"):
+            reader.read("healer-acme-widgets-7001-a1")
+    finally:
+        reader.close()
+        thread.join(2)
+        listener.close()
+
+
+@pytest.mark.parametrize("where", ["url", "in-cluster"])
+def test_an_api_server_that_never_accepts_fails_within_the_timeout(
+    where: str, service_account: Path
+) -> None:
+    listener = socket.socket()  # its listen queue full: connection attempts hang
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))
+    if where == "url":
+        settings = Settings(namespace=NS, kube_api_url=f"http://127.0.0.1:{port}", kube_timeout=0.3)
+        kube = kube_client(settings)
+    else:
+        environ = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(port)}
+        settings = Settings(namespace=NS, kube_timeout=0.3)
+        kube = kube_client(settings, service_account_dir=service_account, environ=environ)
+    reader = KubernetesCodeRuns(kube, NS)
+    started = time.monotonic()
+    try:
+        with pytest.raises(CodeRunsUnavailable, match=r"unreachable.*Timeout"):
+            reader.read("healer-acme-widgets-7001-a1")
+        assert time.monotonic() - started < 0.6  # not a timeout per connection attempt
+    finally:
+        reader.close()
+        filler.close()
+        listener.close()
 
 
 def test_names_from_events_cannot_leave_the_coderuns_collection() -> None:

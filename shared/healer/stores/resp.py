@@ -43,6 +43,9 @@ _UNAVAILABLE = {
     "LOADING": "redis is loading its dataset",
     "MASTERDOWN": "redis has lost its primary",
     "BUSY": "redis is busy running a script",
+    "OOM": "redis is out of memory (maxmemory reached, nothing to evict)",
+    "MISCONF": "redis cannot persist to disk and refuses writes",
+    "NOREPLICAS": "redis has too few replicas to accept writes",
     "NOAUTH": "redis requires a password (none in the URL)",
     "WRONGPASS": "redis rejected the credentials in the URL",
 }
@@ -133,7 +136,7 @@ class Connection:
         self, endpoint: Endpoint, timeout: float, ssl_context: ssl.SSLContext | None
     ) -> None:
         deadline = time.monotonic() + timeout
-        self.sock = _open_socket(endpoint, timeout, ssl_context)
+        self.sock = _open_socket(endpoint, deadline, ssl_context)
         self.reader = hiredis.Reader(
             encoding="utf-8", replyError=RedisReplyError, notEnoughData=_NOT_ENOUGH_DATA
         )
@@ -188,6 +191,8 @@ class Connection:
         without a round trip; anything readable, EOF or stray bytes, condemns it)."""
         if self.pid != os.getpid():
             return False  # inherited across fork: the parent owns the stream
+        if self.reader.has_data():
+            return False  # bytes that came with the last reply, owed to no command
         try:
             readable, _, _ = select.select([self.sock], [], [], 0)
         except (OSError, ValueError):
@@ -308,26 +313,47 @@ class RespClient:
 
 
 def _open_socket(
-    endpoint: Endpoint, timeout: float, ssl_context: ssl.SSLContext | None
+    endpoint: Endpoint, deadline: float, ssl_context: ssl.SSLContext | None
 ) -> socket.socket:
     if endpoint.path is not None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
         try:
+            sock.settimeout(_remaining(deadline))
             sock.connect(endpoint.path)
         except BaseException:
             sock.close()
             raise
         return sock
-    sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
+    sock = _connect(endpoint.host, endpoint.port, deadline)
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if ssl_context is not None:
+            sock.settimeout(_remaining(deadline))
             return ssl_context.wrap_socket(sock, server_hostname=endpoint.host)
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+def _connect(host: str, port: int, deadline: float) -> socket.socket:
+    """``socket.create_connection``, except that the addresses a name resolves to share one
+    deadline (it gives each the whole timeout: three dead pods, three timeouts)."""
+    error: OSError = OSError(f"{host} resolves to no address")
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(_remaining(deadline))
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+    raise error
 
 
 def _remaining(deadline: float) -> float:

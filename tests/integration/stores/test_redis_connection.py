@@ -205,6 +205,74 @@ def test_plain_redis_against_a_tls_port_fails_within_the_timeout(
     assert time.monotonic() - started < 2
 
 
+@pytest.fixture
+def two_addresses(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, int]]:
+    """``redis.test`` resolves to 127.0.0.1 and 127.0.0.2 (a Service name with two records);
+    on both, the listen queue is full, so a connection attempt hangs as on a lost host."""
+    first = socket.socket()
+    first.bind(("127.0.0.1", 0))
+    port = first.getsockname()[1]
+    second = socket.socket()
+    second.bind(("127.0.0.2", port))
+    held = []
+    for listener in (first, second):
+        listener.listen(0)
+        filler = socket.create_connection(listener.getsockname(), timeout=1)
+        held.append(filler)
+    resolve = socket.getaddrinfo
+
+    def resolver(host: object, *args: object, **kwargs: object) -> object:
+        if host == "redis.test":
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", port)),
+            ]
+        return resolve(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    yield "redis.test", port
+    for sock in (*held, first, second):
+        sock.close()
+
+
+@pytest.mark.parametrize("scheme", ["redis", "rediss"])
+def test_a_name_with_several_dead_addresses_fails_within_one_timeout(
+    two_addresses: tuple[str, int], store_factory: Callable[..., RedisStateStore], scheme: str
+) -> None:
+    host, port = two_addresses
+    store = store_factory(f"{scheme}://{host}:{port}/0", timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match="Timeout"):
+        store.ping()
+    assert time.monotonic() - started < 0.8  # not 0.5 s for each address
+
+
+def test_a_slow_connect_leaves_the_tls_handshake_only_the_rest_of_the_timeout(
+    two_addresses: tuple[str, int],
+    store_factory: Callable[..., RedisStateStore],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    host, port = two_addresses
+    silent = socket.create_server(("127.0.0.3", port))  # connects, never speaks TLS
+    resolve = socket.getaddrinfo
+
+    def resolver(name: object, *args: object, **kwargs: object) -> object:
+        if name == "redis.test":
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.3", port)),
+            ]
+        return resolve(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    with silent:
+        store = store_factory(f"rediss://{host}:{port}/0", timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="Timeout"):
+            store.ping()
+        assert time.monotonic() - started < 0.8
+
+
 def test_plain_redis_builds_no_ssl_context() -> None:
     assert RespClient.from_url("redis://127.0.0.1:1/0")._ssl_context is None
     assert RespClient.from_url("rediss://127.0.0.1:1/0")._ssl_context is not None
@@ -264,6 +332,48 @@ def test_a_replica_refusing_writes_is_unavailable(
     with pytest.raises(StoreUnavailable, match="read-only replica"):
         store.push("history:h", "v", 3)  # queued in MULTI, refused before EXEC
     assert store.get("task:t") is None  # reads still work
+
+
+def test_a_full_server_is_unavailable_not_a_bug(
+    disposable_redis: DisposableRedis, store_factory: Callable[..., RedisStateStore]
+) -> None:
+    store = store_factory(disposable_redis.url, timeout=0.5)
+    store.client.execute("CONFIG", "SET", "maxmemory-policy", "noeviction")
+    store.client.execute("CONFIG", "SET", "maxmemory", "1")
+    with pytest.raises(StoreUnavailable, match=r"out of memory.*OOM"):
+        store.set("task:t", "v")
+    with pytest.raises(StoreUnavailable, match="OOM"):
+        store.push("history:h", "v", 3)  # refused while queued, before EXEC
+    assert store.get("task:t") is None
+
+
+def test_a_primary_without_its_replicas_is_unavailable_not_a_bug(
+    disposable_redis: DisposableRedis, store_factory: Callable[..., RedisStateStore]
+) -> None:
+    store = store_factory(disposable_redis.url, timeout=0.5)
+    store.client.execute("CONFIG", "SET", "min-replicas-to-write", "1")
+    with pytest.raises(StoreUnavailable, match=r"replicas.*NOREPLICAS"):
+        store.claim("dedup:d", "v", 60)
+
+
+def test_a_server_that_cannot_persist_is_unavailable_not_a_bug(
+    redis_servers: Callable[..., DisposableRedis],
+    store_factory: Callable[..., RedisStateStore],
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    server = redis_servers("--dir", str(data))
+    store = store_factory(server.url, timeout=0.5)
+    store.client.execute("CONFIG", "SET", "save", "3600 1")
+    data.rmdir()  # the snapshot has nowhere to go (a lost volume)
+    store.client.execute("BGSAVE")
+    deadline = time.monotonic() + 5
+    while "rdb_last_bgsave_status:err" not in store.client.execute("INFO", "persistence"):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    with pytest.raises(StoreUnavailable, match=r"persist.*MISCONF"):
+        store.set("task:t", "v")
 
 
 class Scripted:
@@ -386,6 +496,21 @@ def test_a_half_read_reply_never_reaches_the_next_command(
     assert store.get("task:t") == "fresh"
     assert store.get("task:t") == "fresh"
     assert [n for n, _ in server.commands] == [1, 2, 2]
+
+
+def test_a_reply_nobody_asked_for_never_answers_the_next_command(
+    store_factory: Callable[..., RedisStateStore], scripted: Callable[..., Scripted]
+) -> None:
+    def script(n: int, command: list[bytes]) -> list[bytes | float]:
+        if n == 1:  # one command, two replies in one segment: the second is owed to nobody
+            return [b"+PONG\r\n$5\r\nstale\r\n"]
+        return [b"$5\r\nfresh\r\n"]
+
+    server = scripted(script)
+    store = store_factory(f"redis://127.0.0.1:{server.port}/0", timeout=0.5)
+    store.ping()
+    assert store.get("task:t") == "fresh"
+    assert [n for n, _ in server.commands] == [1, 2]
 
 
 def test_a_write_whose_connection_breaks_is_not_sent_again(
