@@ -81,7 +81,7 @@ class Settings:
 
     # Stores.
     state_backend: str = "memory"  # memory | redis | configmap
-    redis_url: str = "redis://localhost:6379/0"
+    redis_url: str = field(default="redis://localhost:6379/0", repr=False)  # may hold a password
     blob_backend: str = "file"  # file | s3
     blob_dir: str = ".healer/blobs"
     s3_bucket: str = "healer"

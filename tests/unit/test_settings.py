@@ -73,11 +73,16 @@ def test_config_file_must_be_an_object(tmp_path: Path) -> None:
 
 def test_secrets_are_not_in_repr(tmp_path: Path) -> None:
     settings = Settings.load(
-        {"HEALER_WEBHOOK_SECRET": "s3cr3t-value", "HEALER_GITHUB_TOKEN": "ghp_abcdef"},
+        {
+            "HEALER_WEBHOOK_SECRET": "s3cr3t-value",
+            "HEALER_GITHUB_TOKEN": "ghp_abcdef",
+            "HEALER_REDIS_URL": "rediss://healer:r3dis-pass@redis.example:6380/0",
+        },
         config_path=tmp_path / "none.json",
     )
     assert "s3cr3t-value" not in repr(settings)
     assert "ghp_abcdef" not in repr(settings)
+    assert "r3dis-pass" not in repr(settings)
 
 
 def test_unknown_config_keys_are_named_in_a_warning(
