@@ -14,6 +14,10 @@ Rules that keep a connection honest:
   each reply), however slowly the server drips bytes;
 - nothing is resent after a failure: a write that may have landed is reported, not repeated.
   (The one exception is ``EVALSHA``'s ``NOSCRIPT``, which says the script did not run.)
+- a connection idle for ``health_check_after`` seconds answers a ``PING`` (within at most
+  ``HEALTH_CHECK_TIMEOUT``) before it carries a command: a load balancer or NAT that dropped an
+  idle flow without closing it would otherwise cost the next command its whole timeout and a
+  retryable 503, where a fresh connection would have answered.
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ _UNAVAILABLE = {
 }
 
 _NOT_ENOUGH_DATA = object()
+
+HEALTH_CHECK_AFTER = 30.0  # seconds idle before a pooled connection is PINGed (as redis-py)
+HEALTH_CHECK_TIMEOUT = 1.0  # at most this long for its PONG, within the command's deadline
 
 # hiredis's stub types the argument as a 1-tuple; it takes a tuple of any length.
 _pack = cast(Callable[[tuple[Arg, ...]], bytes], hiredis.pack_command)
@@ -141,6 +148,7 @@ class Connection:
             encoding="utf-8", replyError=RedisReplyError, notEnoughData=_NOT_ENOUGH_DATA
         )
         self.pid = os.getpid()
+        self.last_used = time.monotonic()
         try:
             self._handshake(endpoint, deadline)
         except BaseException:
@@ -223,10 +231,12 @@ class RespClient:
         timeout: float = 5.0,
         ssl_context: ssl.SSLContext | None = None,
         max_idle: int = 16,
+        health_check_after: float = HEALTH_CHECK_AFTER,
     ) -> None:
         self.endpoint = endpoint
         self.timeout = timeout
         self.max_idle = max_idle
+        self.health_check_after = health_check_after
         if endpoint.tls and ssl_context is None:
             import ssl
 
@@ -270,7 +280,7 @@ class RespClient:
     def _exchange(self, commands: Sequence[tuple[Arg, ...]]) -> list[Any]:
         deadline = time.monotonic() + self.timeout
         try:
-            connection = self._checkout()
+            connection = self._checkout(deadline)
         except _Refused as exc:
             raise StoreUnavailable(f"redis refused the connection: {exc}") from exc
         except (OSError, _Broken) as exc:
@@ -289,17 +299,28 @@ class RespClient:
         self._checkin(connection)
         return replies
 
-    def _checkout(self) -> Connection:
+    def _checkout(self, deadline: float) -> Connection:
         while True:
             with self._lock:
                 connection = self._idle.pop() if self._idle else None
             if connection is None:
                 return Connection(self.endpoint, self.timeout, self._ssl_context)
-            if connection.idle_and_open():
+            if connection.idle_and_open() and self._answers(connection, deadline):
                 return connection
             connection.close()
 
+    def _answers(self, connection: Connection, deadline: float) -> bool:
+        """True unless the connection sat idle long enough to be checked and failed the check."""
+        if time.monotonic() - connection.last_used < self.health_check_after:
+            return True
+        check = min(deadline, time.monotonic() + HEALTH_CHECK_TIMEOUT)
+        try:
+            return bool(connection.call([("PING",)], check) == ["PONG"])
+        except (OSError, _Broken, _NotText):
+            return False
+
     def _checkin(self, connection: Connection) -> None:
+        connection.last_used = time.monotonic()
         with self._lock:
             if len(self._idle) < self.max_idle:
                 self._idle.append(connection)

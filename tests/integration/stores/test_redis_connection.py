@@ -21,7 +21,7 @@ import trustme
 
 from healer.stores.exceptions import StoreError, StoreUnavailable
 from healer.stores.redis import RedisStateStore
-from healer.stores.resp import RedisReplyError, RespClient
+from healer.stores.resp import HEALTH_CHECK_TIMEOUT, Endpoint, RedisReplyError, RespClient
 
 if TYPE_CHECKING:
     from tests.integration.conftest import DisposableRedis
@@ -641,3 +641,54 @@ def test_building_the_store_and_pinging_never_imports_redis_py(redis_url: str) -
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+# -- Idle connections ---------------------------------------------------------------------------
+
+
+def _silent_after_first(
+    server: list[Scripted],
+) -> Callable[[int, list[bytes]], list[bytes | float]]:
+    """Connection 1 answers its first command, then goes silent without closing (a flow a NAT
+    or load balancer dropped); later connections answer every command."""
+
+    def script(n: int, command: list[bytes]) -> list[bytes | float]:
+        seen = sum(1 for m, _ in server[0].commands if m == n)
+        if n == 1 and seen > 1:
+            return []
+        return [b"+PONG\r\n"] if command[0] == b"PING" else [b"$5\r\nfresh\r\n"]
+
+    return script
+
+
+def test_an_idle_connection_gone_silent_is_replaced_not_waited_on(
+    scripted: Callable[..., Scripted],
+) -> None:
+    holder: list[Scripted] = []
+    holder.append(scripted(_silent_after_first(holder)))
+    url = f"redis://127.0.0.1:{holder[0].port}/0"
+    client = RespClient(Endpoint.from_url(url), timeout=4.0, health_check_after=0.05)
+    assert client.execute("PING") == "PONG"
+    time.sleep(0.1)
+    started = time.monotonic()
+    assert client.execute("GET", "task:t") == "fresh"
+    assert time.monotonic() - started < HEALTH_CHECK_TIMEOUT + 1.0  # not the 4 s timeout
+    assert [(n, c[0]) for n, c in holder[0].commands] == [(1, b"PING"), (1, b"PING"), (2, b"GET")]
+
+
+def test_an_idle_connection_that_answers_is_kept(scripted: Callable[..., Scripted]) -> None:
+    server = scripted(lambda n, c: [b"+PONG\r\n"] if c[0] == b"PING" else [b"$5\r\nfresh\r\n"])
+    url = f"redis://127.0.0.1:{server.port}/0"
+    client = RespClient(Endpoint.from_url(url), timeout=1.0, health_check_after=0.05)
+    assert client.execute("GET", "task:t") == "fresh"
+    time.sleep(0.1)
+    assert client.execute("GET", "task:t") == "fresh"
+    assert [(n, c[0]) for n, c in server.commands] == [(1, b"GET"), (1, b"PING"), (1, b"GET")]
+
+
+def test_a_connection_in_steady_use_is_not_checked(scripted: Callable[..., Scripted]) -> None:
+    server = scripted(lambda n, c: [b"$5\r\nfresh\r\n"])
+    client = RespClient(Endpoint.from_url(f"redis://127.0.0.1:{server.port}/0"), timeout=1.0)
+    for _ in range(3):
+        assert client.execute("GET", "task:t") == "fresh"
+    assert [(n, c[0]) for n, c in server.commands] == [(1, b"GET")] * 3
