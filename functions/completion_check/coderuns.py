@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from healer.coderun import GROUP, PLURAL, VERSION
+from healer.coderun import GROUP, PLURAL, collection_path
 from healer.errors import InvalidInput, PermanentError, RetryableError
 from healer.settings import Settings
 
@@ -82,8 +82,7 @@ class KubernetesCodeRuns(CodeRunReader):
     def __init__(self, kube: KubeClient, namespace: str) -> None:
         self.kube = kube
         self.namespace = namespace
-        ns = quote(namespace, safe="")
-        self.path = f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/{PLURAL}"
+        self.path = collection_path(namespace)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KubernetesCodeRuns:

@@ -10,7 +10,6 @@ broker); 403 names the RBAC rule to grant; 404 means the CRD or namespace is mis
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from functions.spawn.launcher import (
     Launched,
@@ -19,7 +18,7 @@ from functions.spawn.launcher import (
     LaunchRejected,
     LaunchUnavailable,
 )
-from healer.coderun import GROUP, PLURAL, VERSION
+from healer.coderun import GROUP, PLURAL, collection_path
 from healer.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,8 +29,7 @@ class KubernetesLauncher(Launcher):
     def __init__(self, kube: KubeClient, namespace: str) -> None:
         self.kube = kube
         self.namespace = namespace
-        ns = quote(namespace, safe="")
-        self.path = f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/{PLURAL}"
+        self.path = collection_path(namespace)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KubernetesLauncher:

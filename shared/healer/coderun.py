@@ -14,6 +14,7 @@ names below), and again in labels and annotations for selectors and for completi
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -24,6 +25,12 @@ VERSION = "v1"
 PLURAL = "coderuns"
 KIND = "CodeRun"
 API_VERSION = f"{GROUP}/{VERSION}"
+
+
+def collection_path(namespace: str) -> str:
+    """The API server path of a namespace's CodeRuns (the namespace escaped into one segment)."""
+    return f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace, safe='')}/{PLURAL}"
+
 
 RunType = Literal["implementation", "documentation", "intake", "review", "remediate"]
 RUN_TYPES: tuple[str, ...] = ("implementation", "documentation", "intake", "review", "remediate")
