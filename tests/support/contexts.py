@@ -14,6 +14,20 @@ from healer.models import (
 from healer.vocabulary import Action, Category, FailureType
 
 
+def widgets_failure(**overrides: Any) -> FailureDetected:
+    """The failed job of acme/widgets run 7001 the shared contexts start from."""
+    fields: dict[str, Any] = {
+        "repository": "acme/widgets",
+        "event": "workflow_job",
+        "run_id": 7001,
+        "job_id": 90001,
+        "head_sha": "3f786850e387550fdab836ed7e6dc881de23001b",
+        "head_branch": "feature/parser",
+        "default_branch": "main",
+    }
+    return FailureDetected(**{**fields, **overrides})
+
+
 def widgets_context(
     action: Action = Action.FIX,
     failure_type: FailureType = FailureType.RUST_TEST,
@@ -28,15 +42,7 @@ def widgets_context(
         failing_step="Run cargo test",
         excerpt=excerpt,
     )
-    failure = FailureDetected(
-        repository="acme/widgets",
-        event="workflow_job",
-        run_id=7001,
-        job_id=90001,
-        head_sha="3f786850e387550fdab836ed7e6dc881de23001b",
-        head_branch="feature/parser",
-        default_branch="main",
-    )
+    failure = widgets_failure()
     return ContextGathered(
         classified=FailureClassified(failure=failure, verdicts=[primary], primary=primary),
         task_id="acme-widgets-7001",

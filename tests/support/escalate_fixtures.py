@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import httpx
+from contexts import widgets_failure
 from github_routes import Routes
 
 from functions.escalate.webhook import DiscordWebhook
@@ -15,7 +16,6 @@ from healer.models import (
     AttemptSummary,
     ContextGathered,
     FailureClassified,
-    FailureDetected,
     PullRequestInfo,
     RemediationExhausted,
     Verdict,
@@ -56,16 +56,7 @@ def failure_context(pull: bool = True) -> ContextGathered:
         excerpt=EXCERPT,
         log_key="repos/acme/widgets/runs/7001/attempt-1/jobs/90001.log",
     )
-    failure = FailureDetected(
-        repository="acme/widgets",
-        event="workflow_job",
-        run_id=7001,
-        job_id=90001,
-        workflow_name="CI",
-        head_sha="3f786850e387550fdab836ed7e6dc881de23001b",
-        head_branch="feature/parser",
-        default_branch="main",
-    )
+    failure = widgets_failure(workflow_name="CI")
     return ContextGathered(
         classified=FailureClassified(failure=failure, verdicts=[primary], primary=primary),
         task_id="acme-widgets-7001",

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from contexts import widgets_failure
 from credentials import PEM_BODY, PRIVATE_KEY, SHAPES
 
 from functions.spawn.coderun import build_manifest
@@ -16,7 +17,6 @@ from healer.models import (
     ChangedFile,
     ContextGathered,
     FailureClassified,
-    FailureDetected,
     PullRequestInfo,
     Verdict,
 )
@@ -56,15 +56,7 @@ def _context(text: str, attempt: int = 2) -> ContextGathered:
         excerpt=text,
         log_key="repos/acme/widgets/runs/7001/attempt-1/jobs/90001.log",
     )
-    failure = FailureDetected(
-        repository="acme/widgets",
-        event="workflow_job",
-        run_id=7001,
-        job_id=90001,
-        head_sha="3f786850e387550fdab836ed7e6dc881de23001b",
-        head_branch="feature/parser",
-        default_branch="main",
-    )
+    failure = widgets_failure()
     return ContextGathered(
         classified=FailureClassified(failure=failure, verdicts=[verdict], primary=verdict),
         task_id="acme-widgets-7001",
